@@ -50,7 +50,9 @@ FIELDS: tuple[FormField, ...] = (
     FormField("agent_address", "代理人住所", "text", "agent"),
     FormField("agent_contact", "代理人連絡先（電話・メール）", "text", "agent"),
     FormField("agent_minor_legal_rep", "未成年者の法定代理人", "checkbox", "agent_type", "minor_legal_rep"),
-    FormField("agent_adult_guardian", "成年被後見人の法定代理人（成年後見人）", "checkbox", "agent_type", "adult_guardian"),
+    FormField(
+        "agent_adult_guardian", "成年被後見人の法定代理人（成年後見人）", "checkbox", "agent_type", "adult_guardian"
+    ),
     FormField("agent_voluntary", "本人が委任した代理人（任意代理人）", "checkbox", "agent_type", "voluntary"),
     FormField("agent_professional", "弁護士・司法書士等の資格者", "checkbox", "agent_type", "professional"),
 )

@@ -1,0 +1,131 @@
+"""The one place that turns settings into concrete objects (the bootstrap).
+
+Tests build the same graph with a fixed clock and loopback servers by passing their own
+settings; nothing else in the code reads the environment.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from bot.clock import Clock
+from bot.crypto import Cipher, load_or_create_key
+from bot.db import make_engine, make_sessionmaker
+from bot.mailbox import Mailbox, MaildirMailbox
+from bot.migrate import upgrade
+from bot.outbox import DirOutbox, Outbox
+from bot.rawstore import BlobStore
+from config.policy import Policy, load_policy
+from config.settings import Settings, SettingsError
+
+
+@dataclass
+class App:
+    settings: Settings
+    policy: Policy
+    clock: Clock
+    engine: Engine
+    session: Callable[[], Session]
+    raw: BlobStore
+    documents: BlobStore
+    actor: str
+    ocr: Any = None
+    read_limits: Any = None
+    _mailbox: Mailbox | None = field(default=None, repr=False)
+    _outbox: Outbox | None = field(default=None, repr=False)
+
+    @property
+    def mailbox(self) -> Mailbox:
+        if self._mailbox is None:
+            self._mailbox = make_mailbox(self.settings)
+        return self._mailbox
+
+    @property
+    def outbox(self) -> Outbox:
+        if self._outbox is None:
+            self._outbox = make_outbox(self.settings)
+        return self._outbox
+
+    def close(self) -> None:
+        for edge in (self._mailbox, self._outbox):
+            if edge is not None:
+                edge.close()
+        self.engine.dispose()
+
+
+def build_app(settings: Settings, *, actor: str | None = None) -> App:
+    """Open the store (migrating it), the key and the policy; mail edges open lazily."""
+    policy = load_policy(settings.policy)
+    _prepare_dirs(settings)
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    cipher = Cipher(load_or_create_key(settings.data_dir / "keys" / "store.key"))
+    return App(
+        settings=settings,
+        policy=policy,
+        clock=Clock(settings.now, settings.timezone),
+        engine=engine,
+        session=make_sessionmaker(engine),
+        raw=BlobStore(settings.data_dir / "raw", cipher),
+        documents=BlobStore(settings.data_dir / "documents", cipher),
+        actor=actor or settings.staff_name or _os_user(),
+        ocr=_make_ocr(),
+        read_limits=_read_limits(),
+    )
+
+
+def _prepare_dirs(settings: Settings) -> None:
+    old = os.umask(0o077)
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if settings.database_url.startswith("sqlite:///"):
+            Path(settings.database_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    finally:
+        os.umask(old)
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "staff"
+
+
+def _make_ocr() -> Any:
+    try:
+        from parsers.ocr import TesseractOcr, ocr_available
+    except ImportError:
+        return None
+    return TesseractOcr() if ocr_available() else None
+
+
+def _read_limits() -> Any:
+    try:
+        from parsers.attachments import ReadLimits
+    except ImportError:
+        return None
+    return ReadLimits()
+
+
+def make_mailbox(settings: Settings) -> Mailbox:
+    url = settings.mailbox_url
+    if url.startswith("maildir:"):
+        flags = "S" if settings.inquiry_handling == "mark_seen" else ""
+        return MaildirMailbox(Path(url.removeprefix("maildir:")), inquiry_flags=flags)
+    raise SettingsError(f"MADOGUCHI_MAILBOX_URL: {urlsplit(url).scheme}:// mailboxes are not supported yet")
+
+
+def make_outbox(settings: Settings) -> Outbox:
+    url = settings.outbox_url
+    if url.startswith("dir:"):
+        return DirOutbox(Path(url.removeprefix("dir:")))
+    raise SettingsError(f"MADOGUCHI_OUTBOX_URL: {urlsplit(url).scheme}:// outboxes are not supported yet")

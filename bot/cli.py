@@ -1,0 +1,216 @@
+"""`madoguchi`: a thin command layer over the library functions (Typer).
+
+Exit codes follow the contract: 0 done, 1 a staff command refused (wrong state, no such
+case), 2 a bad setting or policy. Errors are one line on stderr saying what to do.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+
+from bot.app import App, build_app
+from config.policy import PolicyError
+from config.settings import SettingsError, load_settings
+
+cli = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="madoguchi — the personal-information request window (開示等の求め) by email.",
+)
+cases_cli = typer.Typer(no_args_is_help=True, help="Staff views and actions on cases.")
+quarantine_cli = typer.Typer(no_args_is_help=True, help="Messages that could not be processed.")
+db_cli = typer.Typer(no_args_is_help=True, help="The case store.")
+cli.add_typer(cases_cli, name="cases")
+cli.add_typer(quarantine_cli, name="quarantine")
+cli.add_typer(db_cli, name="db")
+
+_state: dict[str, Any] = {}
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    typer.echo(f"madoguchi: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _app() -> App:
+    if "app" not in _state:
+        try:
+            settings = load_settings(_state.get("config"))
+            _state["app"] = build_app(settings)
+        except (SettingsError, PolicyError) as exc:
+            _fail(str(exc), 2)
+    app: App = _state["app"]
+    return app
+
+
+@cli.callback()
+def _main(
+    config: Annotated[str | None, typer.Option("--config", help="TOML settings file")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="log progress to stderr")] = False,
+) -> None:
+    _state["config"] = config
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s %(message)s", stream=sys.stderr)
+
+
+@cli.command()
+def run(once: Annotated[bool, typer.Option("--once", help="one pass, then exit")] = False) -> None:
+    """Ingest new mail, decide, store and send replies; without --once, keep doing it on a schedule."""
+    from bot.runner import run_forever, run_once
+
+    app = _app()
+    try:
+        if not once:
+            run_forever(app)
+            return
+        report = run_once(app)
+    except SettingsError as exc:
+        _fail(str(exc), 2)
+    from bot.views import print_pass_report
+
+    print_pass_report(app, report)
+
+
+@cases_cli.command("export")
+def cases_export(fmt: Annotated[str, typer.Option("--format", help="json")] = "json") -> None:
+    """Every case as a JSON array (the contract's schema)."""
+    from bot import casestore
+    from bot.export import case_to_json
+
+    if fmt != "json":
+        _fail(f"--format {fmt!r} is not supported; use json", 2)
+    app = _app()
+    with app.session() as s:
+        data = [case_to_json(c) for c in casestore.all_cases(s)]
+    typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+@cases_cli.command("list")
+def cases_list(
+    status: Annotated[str | None, typer.Option(help="only cases in this status")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table or json")] = "table",
+) -> None:
+    """Cases, newest last: id, status, due date, what is missing."""
+    from bot.views import list_cases
+
+    list_cases(_app(), status=status, fmt=fmt)
+
+
+@cases_cli.command("show")
+def cases_show(case_id: str) -> None:
+    """One case with its documents, messages and audit trail."""
+    from bot.views import show_case
+
+    if not show_case(_app(), case_id):
+        _fail(f"no case {case_id!r} (see `madoguchi cases list`)", 1)
+
+
+def _staff(action: Any, *args: Any) -> None:
+    from bot.delivery import deliver_queued
+    from bot.staff import StaffError
+
+    app = _app()
+    try:
+        case = action(app, *args)
+    except StaffError as exc:
+        _fail(str(exc), 1)
+    deliver_queued(app)
+    typer.echo(f"{case.id}: {case.status}")
+
+
+@cases_cli.command("verify")
+def cases_verify(case_id: str) -> None:
+    """Record that staff confirmed the requester's identity from the documents."""
+    from bot.staff import verify
+
+    _staff(verify, case_id)
+
+
+@cases_cli.command("record-payment")
+def cases_record_payment(
+    case_id: str,
+    amount: Annotated[int, typer.Option("--amount", help="yen received")],
+    method: Annotated[str, typer.Option("--method", help="bank_transfer | registered_cash | postal_money_order")]
+    = "bank_transfer",
+) -> None:
+    """Record a fee payment; a complete payment moves the case on and sends a receipt."""
+    from bot.staff import record_payment
+
+    _staff(record_payment, case_id, amount, method)
+
+
+@cases_cli.command("close")
+def cases_close(case_id: str,
+                outcome: Annotated[str | None, typer.Option(help="what was done (for the record)")] = None) -> None:
+    """End a case that has been answered."""
+    from bot.staff import close
+
+    _staff(close, case_id, outcome)
+
+
+@cases_cli.command("reject")
+def cases_reject(case_id: str, reason: Annotated[str, typer.Option("--reason", help="told to the requester")]) -> None:
+    """Refuse a request; the requester is sent the reason."""
+    from bot.staff import reject
+
+    _staff(reject, case_id, reason)
+
+
+@cli.command()
+def digest(print_: Annotated[bool, typer.Option("--print", help="print instead of sending")] = False) -> None:
+    """The staff digest: what waits on whom, with days left."""
+    from bot.views import digest_text
+
+    if not print_:
+        _fail("sending the digest by mail is done by `madoguchi run`; use --print to see it", 2)
+    typer.echo(digest_text(_app()), nl=False)
+
+
+@cli.command()
+def form(out: Annotated[Path, typer.Option("--out", help="where to write the PDF")]) -> None:
+    """Write the blank fillable request form (個人情報開示等請求書)."""
+    from bot.replying import blank_form
+
+    app = _app()
+    pdf = blank_form(app.policy, app.settings.window_address).data
+    out.write_bytes(pdf)
+    typer.echo(f"wrote {out} ({len(pdf):,} bytes)")
+
+
+@quarantine_cli.command("list")
+def quarantine_list() -> None:
+    """Messages that failed, with the step and the reason."""
+    from bot.views import list_quarantine
+
+    list_quarantine(_app())
+
+
+@quarantine_cli.command("replay")
+def quarantine_replay(sha: Annotated[str, typer.Argument(help="sha256 (or a unique prefix) from the list")]) -> None:
+    """Process a quarantined message again (after a fix)."""
+    from bot.views import replay
+
+    if not replay(_app(), sha):
+        _fail(f"no quarantined message {sha!r} (see `madoguchi quarantine list`)", 1)
+
+
+@db_cli.command("upgrade")
+def db_upgrade() -> None:
+    """Migrate the case store to the newest schema (also done at every start)."""
+    _app()
+    typer.echo("database is at the newest schema")
+
+
+def main() -> None:
+    try:
+        cli()
+    except (SettingsError, PolicyError) as exc:
+        print(f"madoguchi: {exc}", file=sys.stderr)
+        sys.exit(2)

@@ -1,0 +1,201 @@
+"""The case store's tables (SQLAlchemy 2 declarative). Schema changes go through Alembic.
+
+The database holds case facts and an audit trail, never document contents: attachments
+live encrypted in the data directory (see `rawstore`), referenced here by digest.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    create_engine,
+    event,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, sessionmaker
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Aware datetimes in, aware UTC datetimes out, on SQLite and PostgreSQL alike."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the case store")
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        return None if value is None else value.replace(tzinfo=dt.UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[str]: JSON}
+
+
+class Case(Base):
+    __tablename__ = "cases"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    window: Mapped[str] = mapped_column(String(64), default="default")
+    status: Mapped[str] = mapped_column(String(32), index=True)
+    channel: Mapped[str] = mapped_column(String(8), default="email")
+    requester_name: Mapped[str | None] = mapped_column(String(200))
+    requester_email: Mapped[str] = mapped_column(String(320), index=True)
+    agent_present: Mapped[bool] = mapped_column(Boolean, default=False)
+    agent_type: Mapped[str | None] = mapped_column(String(32))
+    agent_name: Mapped[str | None] = mapped_column(String(200))
+    request_types: Mapped[list[str]] = mapped_column(JSON, default=list)
+    disclosure_method: Mapped[str | None] = mapped_column(String(16))
+    fee_yen: Mapped[int] = mapped_column(Integer, default=0)
+    paid_yen: Mapped[int] = mapped_column(Integer, default=0)
+    fee_notice_sent: Mapped[bool] = mapped_column(Boolean, default=False)
+    missing: Mapped[list[str]] = mapped_column(JSON, default=list)
+    flags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    verified_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    verified_by: Mapped[str | None] = mapped_column(String(100))
+    final_status: Mapped[str | None] = mapped_column(String(16))
+    outcome: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    due_on: Mapped[dt.date] = mapped_column(Date)
+
+    documents: Mapped[list[Document]] = relationship(back_populates="case", order_by="Document.id")
+    inbound: Mapped[list[InboundMessage]] = relationship(back_populates="case", order_by="InboundMessage.id")
+    outbound: Mapped[list[OutboundMessage]] = relationship(back_populates="case", order_by="OutboundMessage.id")
+    events: Mapped[list[CaseEvent]] = relationship(back_populates="case", order_by="CaseEvent.id")
+    payments: Mapped[list[Payment]] = relationship(back_populates="case", order_by="Payment.id")
+
+
+class InboundMessage(Base):
+    """Every message seen, whatever became of it: the ledger that makes intake idempotent."""
+
+    __tablename__ = "inbound_messages"
+    __table_args__ = (Index("ix_inbound_msgid_from", "message_id", "from_addr"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    message_id: Mapped[str | None] = mapped_column(String(998))
+    from_addr: Mapped[str] = mapped_column(String(320), default="")
+    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    mailbox_key: Mapped[str | None] = mapped_column(String(500))
+    outcome: Mapped[str] = mapped_column(String(16), index=True)
+    reason: Mapped[str | None] = mapped_column(Text)
+    step: Mapped[str | None] = mapped_column(String(32))
+    size: Mapped[int] = mapped_column(Integer, default=0)
+    case_id: Mapped[str | None] = mapped_column(ForeignKey("cases.id"), index=True)
+
+    case: Mapped[Case | None] = relationship(back_populates="inbound")
+
+
+class Document(Base):
+    __tablename__ = "documents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    inbound_id: Mapped[int] = mapped_column(ForeignKey("inbound_messages.id"))
+    filename: Mapped[str] = mapped_column(String(500))
+    kind: Mapped[str] = mapped_column(String(48))
+    holder: Mapped[str] = mapped_column(String(16), default="unknown")
+    pages: Mapped[list[str]] = mapped_column(JSON, default=list)
+    issued_on: Mapped[dt.date | None] = mapped_column(Date)
+    flags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    stored_as: Mapped[str | None] = mapped_column(String(80))  # digest of the encrypted file kept
+
+    case: Mapped[Case] = relationship(back_populates="documents")
+
+
+class OutboundMessage(Base):
+    """A reply queued in the same transaction as the case change, delivered afterwards."""
+
+    __tablename__ = "outbound_messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[str | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    to_addr: Mapped[str] = mapped_column(String(320), index=True)
+    message_id: Mapped[str] = mapped_column(String(998), unique=True)
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    automatic: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    case: Mapped[Case | None] = relationship(back_populates="outbound")
+
+
+class CaseEvent(Base):
+    """Append-only audit trail: what happened, who did it, and which rules fired."""
+
+    __tablename__ = "case_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[str | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    actor: Mapped[str] = mapped_column(String(100))
+    type: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    case: Mapped[Case | None] = relationship(back_populates="events")
+
+
+class Payment(Base):
+    __tablename__ = "payments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    amount_yen: Mapped[int] = mapped_column(Integer)
+    method: Mapped[str] = mapped_column(String(32))
+    recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    recorded_by: Mapped[str] = mapped_column(String(100))
+
+    case: Mapped[Case] = relationship(back_populates="payments")
+
+
+class CaseCounter(Base):
+    """Per-day sequence for readable case ids (20250602-001), allocated in the case's transaction."""
+
+    __tablename__ = "case_counters"
+    __table_args__ = (UniqueConstraint("day"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    day: Mapped[str] = mapped_column(String(8))
+    last: Mapped[int] = mapped_column(Integer, default=0)
+
+
+def make_engine(url: str) -> Engine:
+    engine = create_engine(url, future=True)
+    if url.startswith("sqlite"):
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.close()
+
+
+def make_sessionmaker(engine: Engine) -> sessionmaker[Any]:
+    return sessionmaker(engine, expire_on_commit=False, future=True)

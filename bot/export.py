@@ -1,0 +1,48 @@
+"""Cases as the contract's JSON objects (shared/docs/contract.md, "Case JSON")."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.db import Case
+from bot.models import REQUEST_TYPES
+
+OUT_KINDS = {"ack", "missing_documents", "fee_notice"}
+
+
+def case_to_json(case: Case) -> dict[str, Any]:
+    return {
+        "id": case.id,
+        "status": case.status,
+        "channel": case.channel,
+        "requester": {"name": case.requester_name, "email": case.requester_email},
+        "agent": _agent(case),
+        "request_types": [t for t in REQUEST_TYPES if t in case.request_types],
+        "fee_yen": case.fee_yen,
+        "paid_yen": case.paid_yen,
+        "documents": [{"kind": d.kind, "filename": d.filename, "holder": d.holder} for d in case.documents],
+        "missing": list(case.missing),
+        "flags": list(case.flags),
+        "disclosure_method": case.disclosure_method,
+        "due_on": case.due_on.isoformat(),
+        "created_at": case.created_at.isoformat(),
+        "messages": _messages(case),
+    }
+
+
+def _agent(case: Case) -> dict[str, Any] | None:
+    if not case.agent_present:
+        return None
+    return {"type": case.agent_type, "name": case.agent_name}
+
+
+def _messages(case: Case) -> list[dict[str, Any]]:
+    items: list[tuple[Any, int, dict[str, Any]]] = []
+    for m in case.inbound:
+        items.append((m.received_at, 0, {"direction": "in", "kind": m.outcome if m.outcome in
+                                         ("request", "followup") else "other", "message_id": m.message_id}))
+    for o in case.outbound:
+        items.append((o.created_at, 1, {"direction": "out", "kind": o.kind if o.kind in OUT_KINDS else "other",
+                                        "message_id": o.message_id, "status": o.status}))
+    items.sort(key=lambda t: (t[0], t[1]))
+    return [d for _, _, d in items]

@@ -1,0 +1,83 @@
+"""Where requests arrive. One small interface; Maildir here, IMAP beside it.
+
+A message is marked in the mailbox only after its case change has committed, so a
+crash between the two re-reads the message, and the ledger (same bytes, same
+Message-ID) makes the second reading a no-op.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, Protocol
+
+Mark = Literal["processed", "inquiry", "quarantined", "ignored"]
+
+
+@dataclass(frozen=True)
+class Incoming:
+    key: str
+    raw: bytes
+
+
+class Mailbox(Protocol):
+    def fetch_new(self) -> Iterator[Incoming]:
+        """Messages not yet marked, oldest first; reading does not mark them."""
+        ...
+
+    def mark(self, key: str, mark: Mark) -> None:
+        """Record the outcome in the mailbox itself (seen, moved, left unread)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class MaildirMailbox:
+    """A Maildir as a mail client sees it: new/ holds what nobody has read yet.
+
+    Handled mail moves to cur/ with the flags a client understands: seen (S) when the
+    window answered it or it was a robot, unread for inquiries left to staff (unless the
+    operator wants them seen), flagged (F) when it was quarantined.
+    """
+
+    FLAGS: dict[str, str] = {"processed": "S", "ignored": "S", "quarantined": "F"}
+
+    def __init__(self, root: Path, inquiry_flags: str = "") -> None:
+        self.root = root
+        self._inquiry_flags = inquiry_flags
+        for sub in ("new", "cur", "tmp"):
+            (root / sub).mkdir(parents=True, exist_ok=True, mode=0o700)
+
+    def fetch_new(self) -> Iterator[Incoming]:
+        new = self.root / "new"
+        entries = sorted(new.iterdir(), key=lambda p: (_mtime(p), p.name))
+        for path in entries:
+            if path.name.startswith(".") or not path.is_file():
+                continue
+            try:
+                raw = path.read_bytes()
+            except OSError:
+                continue  # taken by another reader meanwhile
+            yield Incoming(key=path.name, raw=raw)
+
+    def mark(self, key: str, mark: Mark) -> None:
+        src = self.root / "new" / key
+        flags = self._inquiry_flags if mark == "inquiry" else self.FLAGS[mark]
+        base = key.split(":2,", 1)[0]
+        dst = self.root / "cur" / f"{base}:2,{flags}"
+        # Already moved when an earlier run crashed between the move and its commit.
+        with contextlib.suppress(FileNotFoundError):
+            os.replace(src, dst)
+
+    def close(self) -> None:
+        return None
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0

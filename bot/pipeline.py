@@ -1,0 +1,313 @@
+"""The path of one message: store raw → parse → sort → read → decide → commit → mark.
+
+Each step is a short function; `handle()` runs them and turns any failure into a
+quarantine entry (with the step and the kind of error, never the content), so one bad
+message cannot stop the ones behind it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from parsers.headers import case_tags, referenced_ids, robot_reasons
+from sqlalchemy.orm import Session
+
+from bot import casestore
+from bot.app import App
+from bot.db import Case, InboundMessage
+from bot.holders import holder_of
+from bot.mailbox import Incoming, Mark
+from bot.models import AttachmentReading, DocumentEvidence, ParsedMessage, RequestFacts
+from bot.policy import Event, decide, may_auto_reply
+from bot.replying import queue_reply
+
+log = logging.getLogger("madoguchi.pipeline")
+
+Outcome = Literal["request", "followup", "inquiry", "robot", "duplicate", "quarantined"]
+MARKS: dict[str, Mark] = {
+    "request": "processed",
+    "followup": "processed",
+    "inquiry": "inquiry",
+    "robot": "ignored",
+    "duplicate": "processed",
+    "quarantined": "quarantined",
+}
+
+
+class StepError(Exception):
+    """A failure inside a named step; the message is safe to show (no personal data)."""
+
+    def __init__(self, step: str, reason: str) -> None:
+        super().__init__(f"{step}: {reason}")
+        self.step = step
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Result:
+    outcome: Outcome
+    case_id: str | None = None
+    sha256: str = ""
+
+
+def handle(app: App, incoming: Incoming) -> Result:
+    """Process one mailbox message end to end. Never raises for the message's content."""
+    digest = app.raw.put(incoming.raw)  # kept before anything reads it
+    with app.session() as s:
+        if casestore.inbound_by_sha(s, digest) is not None:
+            app.mailbox.mark(incoming.key, "processed")
+            return Result("duplicate", sha256=digest)
+    step = "parse"
+    try:
+        parsed = _parse(incoming.raw)
+        step = "sort"
+        result = _sort_and_store(app, incoming, digest, parsed)
+    except Exception as exc:  # noqa: BLE001 - the quarantine is the handler of last resort
+        reason = exc.reason if isinstance(exc, StepError) else type(exc).__name__
+        where = exc.step if isinstance(exc, StepError) else step
+        _quarantine(app, incoming, digest, where, reason)
+        log.warning("quarantined message sha256=%s step=%s reason=%s", digest[:16], where, reason)
+        app.mailbox.mark(incoming.key, "quarantined")
+        return Result("quarantined", sha256=digest)
+    app.mailbox.mark(incoming.key, MARKS[result.outcome])
+    log.info("message sha256=%s outcome=%s case=%s", digest[:16], result.outcome, result.case_id or "-")
+    return result
+
+
+def _parse(raw: bytes) -> ParsedMessage:
+    from parsers.mime import parse_message
+
+    return parse_message(raw)
+
+
+def _sort_and_store(app: App, incoming: Incoming, digest: str, msg: ParsedMessage) -> Result:
+    now = app.clock.now()
+    with app.session() as s, s.begin():
+        if msg.message_id and casestore.inbound_by_message_id(s, msg.message_id, msg.from_addr):
+            _ledger(s, incoming, digest, msg, now, "duplicate", None)
+            return Result("duplicate", sha256=digest)
+        robots = robot_reasons(msg, app.settings.window_address)
+        if robots:
+            _ledger(s, incoming, digest, msg, now, "robot", None, reason=",".join(robots))
+            return Result("robot", sha256=digest)
+    readings = _read_attachments(app, msg)
+    facts = _request_facts(msg, readings)
+    with app.session() as s, s.begin():
+        case = _thread_case(s, msg)
+        if case is not None:
+            _apply_followup(app, s, case, incoming, digest, msg, readings, facts, now)
+            return Result("followup", case.id, digest)
+        if not facts.states_request:
+            _ledger(s, incoming, digest, msg, now, "inquiry", None)
+            return Result("inquiry", sha256=digest)
+        case = _open_case(app, s, incoming, digest, msg, readings, facts, now)
+        return Result("request", case.id, digest)
+
+
+def _ledger(s: Session, incoming: Incoming, digest: str, msg: ParsedMessage, now: dt.datetime, outcome: str,
+            case: Case | None, reason: str | None = None) -> InboundMessage:
+    row = InboundMessage(sha256=digest, message_id=msg.message_id, from_addr=msg.from_addr, received_at=now,
+                         mailbox_key=incoming.key, outcome=outcome, reason=reason, size=len(incoming.raw),
+                         case_id=case.id if case else None)
+    s.add(row)
+    if case is not None:
+        case.inbound.append(row)
+    s.flush()
+    return row
+
+
+def _thread_case(s: Session, msg: ParsedMessage) -> Case | None:
+    """The case this mail continues: by our Message-IDs or the [#ID] tag, from its requester only."""
+    candidates = casestore.cases_referenced(s, referenced_ids(msg)) + list(case_tags(msg.subject))
+    for case_id in candidates:
+        case = casestore.get_case(s, case_id)
+        if case is not None and case.requester_email == msg.from_addr:
+            return case
+    return None
+
+
+def _read_attachments(app: App, msg: ParsedMessage) -> list[AttachmentReading]:
+    from parsers.attachments import read_attachment
+
+    readings = []
+    for att in msg.attachments:
+        try:
+            readings.append(read_attachment(att, ocr=app.ocr, limits=app.read_limits))
+        except Exception as exc:  # noqa: BLE001 - a reader bug must not lose the mail
+            log.warning("attachment reader failed: %s", type(exc).__name__)
+            name = att.filename or "(no name)"
+            readings.append(AttachmentReading(filename=name, unreadable_reason=type(exc).__name__,
+                                              documents=(DocumentEvidence(kind="unknown", filename=name,
+                                                                          unreadable=True),)))
+    return readings
+
+
+def _request_facts(msg: ParsedMessage, readings: list[AttachmentReading]) -> RequestFacts:
+    """Body first, then the form over it: where the two disagree, the form wins."""
+    from parsers.body import facts_from_body
+
+    body: RequestFacts = facts_from_body(msg.text, msg.subject)
+    forms = [r.form for r in readings if r.form is not None]
+    if not forms:
+        return body
+    form = forms[0]
+    return RequestFacts(
+        request_types=form.request_types or body.request_types,
+        requester_name=form.requester_name or body.requester_name,
+        requester_email=form.requester_email or body.requester_email,
+        requester_phone=form.requester_phone or body.requester_phone,
+        agent_present=form.agent_present or body.agent_present,
+        agent_type=form.agent_type or body.agent_type,
+        agent_name=form.agent_name or body.agent_name,
+        disclosure_method=form.disclosure_method or body.disclosure_method,
+        source="form",
+    )
+
+
+def _open_case(app: App, s: Session, incoming: Incoming, digest: str, msg: ParsedMessage,
+               readings: list[AttachmentReading], facts: RequestFacts, now: dt.datetime) -> Case:
+    name = facts.requester_name or (msg.from_name if not facts.agent_present else None)
+    case = Case(
+        id=casestore.new_case_id(s, now.date()),
+        status="awaiting_documents",
+        channel="email",
+        requester_name=name,
+        requester_email=msg.from_addr,
+        agent_present=facts.agent_present,
+        agent_type=facts.agent_type,
+        agent_name=facts.agent_name,
+        request_types=sorted(facts.request_types),
+        disclosure_method=facts.disclosure_method,
+        created_at=now,
+        updated_at=now,
+        due_on=now.date() + dt.timedelta(days=app.policy.response_period_days),
+        missing=[],
+        flags=[],
+    )
+    s.add(case)
+    s.flush()
+    inbound = _ledger(s, incoming, digest, msg, now, "request", case)
+    casestore.add_event(s, case.id, now, "madoguchi", "mail_in",
+                        {"sha256": digest, "kind": "request", "source": facts.source})
+    _add_documents(app, s, case, inbound, msg, readings)
+    _decide(app, s, case, "request", inbound, now, cause=digest)
+    return case
+
+
+def _apply_followup(app: App, s: Session, case: Case, incoming: Incoming, digest: str, msg: ParsedMessage,
+                    readings: list[AttachmentReading], facts: RequestFacts, now: dt.datetime) -> None:
+    inbound = _ledger(s, incoming, digest, msg, now, "followup", case)
+    casestore.add_event(s, case.id, now, "madoguchi", "mail_in", {"sha256": digest, "kind": "followup"})
+    if case.final_status is not None:
+        casestore.add_event(s, case.id, now, "madoguchi", "staff_attention",
+                            {"why": "mail to an ended case", "sha256": digest})
+        return
+    if facts.source == "form":
+        _merge_form(case, facts)
+    _add_documents(app, s, case, inbound, msg, readings)
+    _decide(app, s, case, "followup", inbound, now, cause=digest)
+
+
+def _merge_form(case: Case, facts: RequestFacts) -> None:
+    """A form sent later fills in or corrects what the case knew (the form wins)."""
+    if facts.request_types:
+        case.request_types = sorted(facts.request_types)
+    case.requester_name = facts.requester_name or case.requester_name
+    if facts.agent_present:
+        case.agent_present = True
+        case.agent_type = facts.agent_type or case.agent_type
+        case.agent_name = facts.agent_name or case.agent_name
+    case.disclosure_method = facts.disclosure_method or case.disclosure_method
+
+
+def _add_documents(app: App, s: Session, case: Case, inbound: InboundMessage, msg: ParsedMessage,
+                   readings: list[AttachmentReading]) -> None:
+    flags = set(case.flags)
+    by_name = {att.filename or "": att for att in msg.attachments}
+    for reading in readings:
+        stored = _store_document(app, reading, by_name.get(reading.filename))
+        for doc in reading.documents:
+            doc = replace(doc, holder=holder_of(doc, case.requester_name, case.agent_name))
+            doc_flags = _doc_flags(doc)
+            flags.update(doc_flags)
+            casestore.add_document(s, case, inbound, doc.filename, doc.kind, doc.holder, doc.pages,
+                                   doc.issued_on, sorted(doc_flags), stored)
+    if _body_has_my_number(msg.text):
+        flags.add("my_number_detected")
+    case.flags = sorted(flags)
+
+
+def _doc_flags(doc: DocumentEvidence) -> set[str]:
+    flags = set()
+    if doc.my_number:
+        flags.add("my_number_detected")
+    if doc.insurance_number_unmasked:
+        flags.add("insurance_number_unmasked")
+    if doc.unreadable:
+        flags.add("unreadable_attachment")
+    return flags
+
+
+def _body_has_my_number(text: str) -> bool:
+    from parsers.japanese import find_my_numbers
+
+    return bool(find_my_numbers(text))
+
+
+def _store_document(app: App, reading: AttachmentReading, att: object) -> str | None:
+    """Keep the document encrypted; where a number had to be hidden keep only the masked copy."""
+    if any(d.my_number or d.insurance_number_unmasked for d in reading.documents):
+        return app.documents.put(reading.masked_data) if reading.masked_data else None
+    data = getattr(att, "data", None)
+    return app.documents.put(data) if isinstance(data, bytes) and data else None
+
+
+def _decide(app: App, s: Session, case: Case, event: Event, inbound: InboundMessage | None, now: dt.datetime,
+            cause: str, paid_before: int = 0, extra: dict[str, object] | None = None) -> None:
+    """Run the policy over the case, record the outcome and queue the replies it earns."""
+    facts = casestore.case_facts(case)
+    decision = decide(facts, app.policy, event, paid_before=paid_before)
+    case.status = decision.status
+    case.missing = list(decision.missing)
+    case.fee_yen = decision.fee_yen
+    case.updated_at = now
+    casestore.add_event(s, case.id, now, app.actor if event not in ("request", "followup") else "madoguchi",
+                        "decision", {"event": event, "rules": list(decision.rules)})
+    for kind in decision.replies:
+        _queue(app, s, case, kind, inbound, now, cause, event, extra)
+
+
+def _queue(app: App, s: Session, case: Case, kind: str, inbound: InboundMessage | None, now: dt.datetime,
+           cause: str, event: Event, extra: dict[str, object] | None) -> None:
+    automatic = event in ("request", "followup")
+    if automatic:
+        sent = casestore.auto_replies_since(s, case.requester_email, now - dt.timedelta(days=1))
+        if not may_auto_reply(sent, app.policy.auto_replies_per_address_per_day):
+            casestore.add_event(s, case.id, now, "madoguchi", "reply_suppressed", {"kind": kind, "why": "cap"})
+            return
+    if case.requester_email in (app.settings.window_address, *app.settings.staff_addresses):
+        casestore.add_event(s, case.id, now, "madoguchi", "reply_suppressed", {"kind": kind, "why": "own address"})
+        return
+    queue_reply(s, case, kind, policy=app.policy, window_address=app.settings.window_address, now=now,
+                answering=inbound, cause=cause, automatic=automatic, extra=dict(extra or {}),
+                followup=event == "followup")
+
+
+def redecide(app: App, s: Session, case: Case, event: Event, now: dt.datetime, cause: str, paid_before: int = 0,
+             extra: dict[str, object] | None = None) -> None:
+    """For staff actions: decide again, answering the case's latest incoming mail."""
+    _decide(app, s, case, event, casestore.latest_inbound(case), now, cause, paid_before, extra)
+
+
+def _quarantine(app: App, incoming: Incoming, digest: str, step: str, reason: str) -> None:
+    now = app.clock.now()
+    with app.session() as s, s.begin():
+        if casestore.inbound_by_sha(s, digest) is not None:
+            return
+        s.add(InboundMessage(sha256=digest, message_id=None, from_addr="", received_at=now,
+                             mailbox_key=incoming.key, outcome="quarantined", reason=reason[:500], step=step,
+                             size=len(incoming.raw)))
+        casestore.add_event(s, None, now, "madoguchi", "quarantined", {"sha256": digest, "step": step})

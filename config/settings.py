@@ -1,0 +1,255 @@
+"""Settings: embedded defaults, then a TOML file, then `MADOGUCHI_*` environment variables.
+
+Read once at start and validated there, so that a typo stops the program with one line
+naming the setting (exit 2) instead of failing at 3 a.m. on the first mail.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+ENV_PREFIX = "MADOGUCHI_"
+
+DEFAULTS: dict[str, str] = {
+    "mailbox_url": "maildir:./var/mail",
+    "outbox_url": "dir:./var/outbox",
+    "database_url": "sqlite:///./var/madoguchi.db",
+    "data_dir": "./var",
+    "window_address": "info@example.jp",
+    "staff_addresses": "",
+    "policy": "builtin:seed",
+    "now": "",
+    "mailbox_password": "",
+    "mailbox_password_file": "",
+    "mailbox_ca_file": "",
+    "outbox_ca_file": "",
+    "inquiry_handling": "leave_unread",
+    "staff_name": "",
+    "timezone": "Asia/Tokyo",
+    "digest_time": "08:30",
+    "poll_seconds": "60",
+    "max_message_bytes": str(25 * 1024 * 1024),
+}
+
+INQUIRY_HANDLING = ("leave_unread", "mark_seen")
+
+
+class SettingsError(ValueError):
+    """A setting cannot be used; str() is the one line shown to the operator."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    mailbox_url: str
+    outbox_url: str
+    database_url: str
+    data_dir: Path
+    window_address: str
+    staff_addresses: tuple[str, ...]
+    policy: str
+    now: dt.datetime | None
+    mailbox_password: str | None
+    mailbox_ca_file: Path | None
+    outbox_ca_file: Path | None
+    inquiry_handling: str
+    staff_name: str | None
+    timezone: str
+    digest_time: dt.time
+    poll_seconds: int
+    max_message_bytes: int
+    base_dir: Path = field(default_factory=Path.cwd)
+    source: str = "defaults"
+
+
+def load_settings(config_path: str | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Merge the three layers and validate; raise SettingsError naming the bad setting."""
+    env = dict(os.environ if environ is None else environ)
+    path = config_path or env.get("MADOGUCHI_CONFIG") or ("madoguchi.toml" if Path("madoguchi.toml").is_file()
+                                                          else None)
+    raw: dict[str, tuple[str, Path]] = {k: (v, Path.cwd()) for k, v in DEFAULTS.items()}
+    source = "defaults"
+    if path:
+        file_values, file_dir = _read_toml(Path(path))
+        raw.update({k: (v, file_dir) for k, v in file_values.items()})
+        source = str(path)
+    for key in DEFAULTS:
+        value = env.get(ENV_PREFIX + key.upper())
+        if value is not None:
+            raw[key] = (value, Path.cwd())
+    return _validate(raw, source)
+
+
+def _read_toml(path: Path) -> tuple[dict[str, str], Path]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise SettingsError(f"config file {path}: {exc}") from exc
+    section: Any = data.get("madoguchi", data)
+    values: dict[str, str] = {}
+    for key, value in section.items():
+        if key not in DEFAULTS:
+            raise SettingsError(f"config file {path}: unknown setting {key!r}")
+        if isinstance(value, list):
+            value = ",".join(str(v) for v in value)
+        values[key] = str(value)
+    return values, path.resolve().parent
+
+
+def _validate(raw: dict[str, tuple[str, Path]], source: str) -> Settings:
+    def val(key: str) -> str:
+        return raw[key][0].strip()
+
+    def base(key: str) -> Path:
+        return raw[key][1]
+
+    return Settings(
+        mailbox_url=_mailbox_url(val("mailbox_url"), base("mailbox_url")),
+        outbox_url=_outbox_url(val("outbox_url"), base("outbox_url")),
+        database_url=_database_url(val("database_url"), base("database_url")),
+        data_dir=_resolve(val("data_dir"), base("data_dir")),
+        window_address=_address("MADOGUCHI_WINDOW_ADDRESS", val("window_address")),
+        staff_addresses=tuple(
+            _address("MADOGUCHI_STAFF_ADDRESSES", a) for a in val("staff_addresses").split(",") if a.strip()
+        ),
+        policy=_policy(val("policy"), base("policy")),
+        now=_now(val("now")),
+        mailbox_password=_password(val("mailbox_password"), val("mailbox_password_file"),
+                                   base("mailbox_password_file")),
+        mailbox_ca_file=_ca_file("MADOGUCHI_MAILBOX_CA_FILE", val("mailbox_ca_file"), base("mailbox_ca_file")),
+        outbox_ca_file=_ca_file("MADOGUCHI_OUTBOX_CA_FILE", val("outbox_ca_file"), base("outbox_ca_file")),
+        inquiry_handling=_choice("MADOGUCHI_INQUIRY_HANDLING", val("inquiry_handling"), INQUIRY_HANDLING),
+        staff_name=val("staff_name") or None,
+        timezone=_timezone(val("timezone")),
+        digest_time=_clock_time(val("digest_time")),
+        poll_seconds=_positive_int("MADOGUCHI_POLL_SECONDS", val("poll_seconds")),
+        max_message_bytes=_positive_int("MADOGUCHI_MAX_MESSAGE_BYTES", val("max_message_bytes")),
+        base_dir=Path.cwd(),
+        source=source,
+    )
+
+
+def _resolve(p: str, base: Path) -> Path:
+    path = Path(p).expanduser()
+    return path if path.is_absolute() else (base / path).resolve()
+
+
+def _mailbox_url(url: str, base: Path) -> str:
+    if url.startswith("maildir:"):
+        return "maildir:" + str(_resolve(url.removeprefix("maildir:"), base))
+    parts = urlsplit(url)
+    if parts.scheme in ("imap", "imaps") and parts.hostname:
+        return url
+    raise SettingsError(
+        f"MADOGUCHI_MAILBOX_URL: {url!r} is not maildir:/path, imap://user@host:port/FOLDER or imaps://…"
+    )
+
+
+def _outbox_url(url: str, base: Path) -> str:
+    if url.startswith("dir:"):
+        return "dir:" + str(_resolve(url.removeprefix("dir:"), base))
+    parts = urlsplit(url)
+    if parts.scheme in ("smtp", "smtps") and parts.hostname:
+        return url
+    raise SettingsError(f"MADOGUCHI_OUTBOX_URL: {url!r} is not dir:/path, smtp://host:port or smtps://host:port")
+
+
+def _database_url(url: str, base: Path) -> str:
+    if url.startswith("sqlite:///"):
+        rest = url.removeprefix("sqlite:///")
+        if rest in ("", ":memory:"):
+            raise SettingsError("MADOGUCHI_DATABASE_URL: an in-memory database would lose every case")
+        path = Path(rest) if rest.startswith("/") else _resolve(rest, base)
+        return "sqlite:///" + str(path)
+    if url.startswith(("postgresql+psycopg://", "postgresql://")):
+        return url
+    raise SettingsError(f"MADOGUCHI_DATABASE_URL: {url!r} is not sqlite:////abs/file.db or postgresql+psycopg://…")
+
+
+def _address(name: str, value: str) -> str:
+    value = value.strip()
+    local, _, domain = value.rpartition("@")
+    if not local or "." not in domain or any(c in value for c in " <>,;\r\n"):
+        raise SettingsError(f"{name}: {value!r} is not an e-mail address")
+    return value.lower()
+
+
+def _policy(spec: str, base: Path) -> str:
+    if spec.startswith("builtin:"):
+        return spec
+    path = _resolve(spec, base)
+    if not path.is_file():
+        raise SettingsError(f"MADOGUCHI_POLICY: no policy file at {path}")
+    return str(path)
+
+
+def _now(value: str) -> dt.datetime | None:
+    if not value:
+        return None
+    try:
+        t = dt.datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise SettingsError(f"MADOGUCHI_NOW: {value!r} is not an ISO 8601 timestamp") from exc
+    if t.tzinfo is None:
+        raise SettingsError(f"MADOGUCHI_NOW: {value!r} has no UTC offset (e.g. 2025-06-02T10:00:00+09:00)")
+    return t
+
+
+def _password(value: str, file: str, base: Path) -> str | None:
+    if value:
+        return value
+    if not file:
+        return None
+    path = _resolve(file, base)
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise SettingsError(f"MADOGUCHI_MAILBOX_PASSWORD_FILE: cannot read {path}: {exc.strerror}") from exc
+
+
+def _ca_file(name: str, value: str, base: Path) -> Path | None:
+    if not value:
+        return None
+    path = _resolve(value, base)
+    if not path.is_file():
+        raise SettingsError(f"{name}: no file at {path}")
+    return path
+
+
+def _choice(name: str, value: str, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise SettingsError(f"{name}: {value!r} is not one of {', '.join(allowed)}")
+    return value
+
+
+def _timezone(value: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise SettingsError(f"MADOGUCHI_TIMEZONE: {value!r} is not a time zone name") from exc
+    return value
+
+
+def _clock_time(value: str) -> dt.time:
+    try:
+        return dt.time.fromisoformat(value)
+    except ValueError as exc:
+        raise SettingsError(f"MADOGUCHI_DIGEST_TIME: {value!r} is not HH:MM") from exc
+
+
+def _positive_int(name: str, value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError as exc:
+        raise SettingsError(f"{name}: {value!r} is not a whole number") from exc
+    if n <= 0:
+        raise SettingsError(f"{name}: must be greater than 0")
+    return n

@@ -1,0 +1,126 @@
+"""Replies: Jinja2 templates per language, turned into complete RFC 5322 messages.
+
+Templates carry the subject on their first line (`件名: …`) so that a translation changes
+one file, not code. StrictUndefined makes a template that names a missing value fail in
+tests instead of sending a requester a blank.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+
+WEEKDAYS_JA = "月火水木金土日"
+SUBJECT_PREFIXES = ("件名:", "Subject:")
+
+
+@dataclass(frozen=True)
+class OutgoingAttachment:
+    filename: str
+    content_type: str
+    data: bytes
+
+
+def _yen(amount: int) -> str:
+    return f"{amount:,}円"
+
+
+def _jdate(day: dt.date) -> str:
+    return f"{day.year}年{day.month}月{day.day}日（{WEEKDAYS_JA[day.weekday()]}）"
+
+
+def _environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("replies", "templates"),
+        undefined=StrictUndefined,
+        autoescape=False,
+        keep_trailing_newline=True,
+        trim_blocks=False,
+    )
+    env.filters["yen"] = _yen
+    env.filters["jdate"] = _jdate
+    return env
+
+
+_ENV = _environment()
+
+
+def render(kind: str, context: dict[str, Any], lang: str = "ja") -> tuple[str, str]:
+    """Render one reply kind to (subject, body)."""
+    text = _ENV.get_template(f"{lang}/{kind}.txt.j2").render(**context)
+    first, _, rest = text.partition("\n")
+    for prefix in SUBJECT_PREFIXES:
+        if first.startswith(prefix):
+            subject = first.removeprefix(prefix).strip()
+            break
+    else:
+        raise ValueError(f"template {lang}/{kind} lacks a subject line")
+    return _clean_subject(subject), _tidy(rest)
+
+
+def render_text(name: str, context: dict[str, Any]) -> str:
+    """Render a template that is not a mail (the digest)."""
+    return _ENV.get_template(name).render(**context)
+
+
+def _clean_subject(subject: str) -> str:
+    """A subject is one line: anything that could start a new header is removed."""
+    return " ".join(subject.replace("\r", " ").replace("\n", " ").split())
+
+
+def _tidy(body: str) -> str:
+    lines = [line.rstrip() for line in body.strip("\n").splitlines()]
+    out: list[str] = []
+    for line in lines:
+        if line == "" and out and out[-1] == "":
+            continue  # templates with optional blocks leave double blank lines
+        out.append(line)
+    return "\n".join(out) + "\n"
+
+
+@dataclass(frozen=True)
+class Envelope:
+    sender: str
+    sender_name: str
+    to: str
+    message_id: str
+    date: dt.datetime
+    in_reply_to: str | None
+    references: tuple[str, ...]
+    auto_submitted: str = "auto-replied"
+
+
+def build_message(env: Envelope, subject: str, body: str,
+                  attachments: tuple[OutgoingAttachment, ...] = ()) -> bytes:
+    """A complete message with the headers the contract requires of every reply."""
+    msg = EmailMessage(policy=SMTP)
+    msg["From"] = _display(env.sender_name, env.sender)
+    msg["To"] = env.to
+    msg["Subject"] = subject
+    msg["Date"] = format_datetime(env.date)
+    msg["Message-ID"] = env.message_id
+    if env.in_reply_to:
+        msg["In-Reply-To"] = env.in_reply_to
+    if env.references:
+        msg["References"] = " ".join(env.references)
+    msg["Auto-Submitted"] = env.auto_submitted
+    msg["X-Auto-Response-Suppress"] = "All"
+    msg["Precedence"] = "auto_reply"
+    msg.set_content(body, charset="utf-8", cte="base64")
+    for att in attachments:
+        maintype, _, subtype = att.content_type.partition("/")
+        msg.add_attachment(att.data, maintype=maintype, subtype=subtype, filename=att.filename)
+    return msg.as_bytes()
+
+
+def _display(name: str, addr: str) -> str:
+    from email.headerregistry import Address
+
+    local, _, domain = addr.partition("@")
+    return str(Address(display_name=name, username=local, domain=domain))
