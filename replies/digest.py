@@ -53,7 +53,7 @@ def digest_context(cases: list[DigestCase], today: dt.date, *, since: dt.datetim
         rows = sorted((c for c in open_cases if c.status == status), key=lambda c: (c.due_on, c.id))
         groups.append({"status": status, "label": WAITING_ON[status],
                        "cases": [_row(c, today) for c in rows]})
-    new = [c.id for c in cases if since is None or c.created_at >= since]
+    new = [c.id for c in cases if since is not None and c.created_at >= since]
     overdue = [c.id for c in open_cases if c.due_on < today]
     return {
         "today": today,
@@ -83,9 +83,9 @@ def _row(c: DigestCase, today: dt.date) -> dict[str, Any]:
     if c.status == "awaiting_fee":
         notes.append(f"入金 {c.paid_yen:,}/{c.fee_yen:,}円")
     notes += [f"要注意: {f}" for f in c.flags]
-    return {"id": c.id, "due_on": c.due_on.isoformat(), "days_left": left, "due": due,
+    return {"id": c.id, "status": c.status, "due_on": c.due_on.isoformat(), "days_left": left, "due": due,
             "urgent": left <= DUE_SOON_DAYS, "notes": "; ".join(notes)}
 
 
 def render_digest(context: dict[str, Any], lang: str = "ja") -> str:
-    return render_text(f"{lang}/digest.txt.j2", context)
+    return render_text("digest.txt.j2", context, lang)

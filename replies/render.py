@@ -8,6 +8,7 @@ tests instead of sending a requester a blank.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -35,9 +36,11 @@ def _jdate(day: dt.date) -> str:
     return f"{day.year}年{day.month}月{day.day}日（{WEEKDAYS_JA[day.weekday()]}）"
 
 
-def _environment() -> Environment:
+@functools.lru_cache(maxsize=8)
+def _environment(lang: str) -> Environment:
+    """One environment per language, so templates include their siblings by plain name."""
     env = Environment(
-        loader=PackageLoader("replies", "templates"),
+        loader=PackageLoader("replies", f"templates/{lang}"),
         undefined=StrictUndefined,
         autoescape=False,
         keep_trailing_newline=True,
@@ -48,12 +51,10 @@ def _environment() -> Environment:
     return env
 
 
-_ENV = _environment()
-
 
 def render(kind: str, context: dict[str, Any], lang: str = "ja") -> tuple[str, str]:
     """Render one reply kind to (subject, body)."""
-    text = _ENV.get_template(f"{lang}/{kind}.txt.j2").render(**context)
+    text = _environment(lang).get_template(f"{kind}.txt.j2").render(**context)
     first, _, rest = text.partition("\n")
     for prefix in SUBJECT_PREFIXES:
         if first.startswith(prefix):
@@ -64,9 +65,9 @@ def render(kind: str, context: dict[str, Any], lang: str = "ja") -> tuple[str, s
     return _clean_subject(subject), _tidy(rest)
 
 
-def render_text(name: str, context: dict[str, Any]) -> str:
+def render_text(name: str, context: dict[str, Any], lang: str = "ja") -> str:
     """Render a template that is not a mail (the digest)."""
-    return _ENV.get_template(name).render(**context)
+    return _environment(lang).get_template(name).render(**context)
 
 
 def _clean_subject(subject: str) -> str:
