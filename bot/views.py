@@ -97,7 +97,8 @@ def digest_text(app: App) -> str:
                      for m in casestore.inquiries(s)]
         failed = [DigestItem(f"[#{o.case_id}]", o.created_at, f"{o.kind}: {o.last_error or ''}")
                   for o in s.query(OutboundMessage).filter(OutboundMessage.status == "failed")]
-    ctx = digest_context(cases, app.clock.today(), since=app.clock.now() - dt.timedelta(days=1), quarantined=quarantined, inquiries=inquiries,
+    since = app.clock.now() - dt.timedelta(days=1)
+    ctx = digest_context(cases, app.clock.today(), since=since, quarantined=quarantined, inquiries=inquiries,
                          failed_replies=failed)
     return render_digest(ctx)
 
