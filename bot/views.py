@@ -18,7 +18,7 @@ from replies.digest import DigestCase, DigestItem, digest_context, render_digest
 
 
 def _console() -> Console:
-    return Console(highlight=False, soft_wrap=True, force_terminal=None if sys.stdout.isatty() else False)
+    return Console(highlight=False, markup=False, soft_wrap=True, force_terminal=None if sys.stdout.isatty() else False)
 
 
 def print_pass_report(app: App, report: PassReport) -> None:
@@ -50,10 +50,16 @@ def list_cases(app: App, status: str | None, fmt: str) -> None:
     if fmt == "json":
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return
-    table = Table("id", "status", "types", "fee", "due", "missing", "flags", box=None)
-    for c in rows:
-        table.add_row(c["id"], c["status"], ",".join(c["request_types"]), f"{c['fee_yen']:,}", c["due_on"],
-                      ",".join(c["missing"]) or "-", ",".join(c["flags"]) or "-")
+    header = ("id", "status", "types", "fee", "due", "missing", "flags")
+    lines = [(c["id"], c["status"], ",".join(c["request_types"]), f"{c['fee_yen']:,}", c["due_on"],
+              ",".join(c["missing"]) or "-", ",".join(c["flags"]) or "-") for c in rows]
+    if not sys.stdout.isatty():  # piped: whole values, one case a line, for grep and awk
+        for line in (header, *lines):
+            print("\t".join(line))
+        return
+    table = Table(*header, box=None)
+    for line in lines:
+        table.add_row(*line)
     _console().print(table)
 
 
@@ -80,7 +86,7 @@ def show_case(app: App, case_id: str) -> bool:
             out.print(f"    {m['direction']:<3} {m['kind']:<18} {m['message_id']}{status}")
         out.print("  audit trail:")
         for e in case.events:
-            out.print(f"    {e.at.isoformat()}  {e.actor:<12} {e.type:<16} {json.dumps(e.detail, ensure_ascii=False)}")
+            out.print(f"    {e.at.astimezone(app.clock.tz):%Y-%m-%d %H:%M:%S}  {e.actor:<12} {e.type:<16} {json.dumps(e.detail, ensure_ascii=False)}")
     return True
 
 
@@ -91,11 +97,12 @@ def digest_text(app: App) -> str:
                        missing=tuple(c.missing), fee_yen=c.fee_yen, paid_yen=c.paid_yen, created_at=c.created_at)
             for c in casestore.all_cases(s)
         ]
-        quarantined = [DigestItem(m.sha256[:12], m.received_at, f"{m.step}: {m.reason}")
+        tz = app.clock.tz
+        quarantined = [DigestItem(m.sha256[:12], m.received_at.astimezone(tz), f"{m.step}: {m.reason}")
                        for m in casestore.quarantined(s)]
-        inquiries = [DigestItem(m.mailbox_key or m.sha256[:12], m.received_at, m.from_addr)
+        inquiries = [DigestItem(m.mailbox_key or m.sha256[:12], m.received_at.astimezone(tz), m.from_addr)
                      for m in casestore.inquiries(s)]
-        failed = [DigestItem(f"[#{o.case_id}]", o.created_at, f"{o.kind}: {o.last_error or ''}")
+        failed = [DigestItem(f"[#{o.case_id}]", o.created_at.astimezone(tz), f"{o.kind}: {o.last_error or ''}")
                   for o in s.query(OutboundMessage).filter(OutboundMessage.status == "failed")]
     since = app.clock.now() - dt.timedelta(days=1)
     ctx = digest_context(cases, app.clock.today(), since=since, quarantined=quarantined, inquiries=inquiries,
