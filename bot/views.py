@@ -86,7 +86,9 @@ def show_case(app: App, case_id: str) -> bool:
             out.print(f"    {m['direction']:<3} {m['kind']:<18} {m['message_id']}{status}")
         out.print("  audit trail:")
         for e in case.events:
-            out.print(f"    {e.at.astimezone(app.clock.tz):%Y-%m-%d %H:%M:%S}  {e.actor:<12} {e.type:<16} {json.dumps(e.detail, ensure_ascii=False)}")
+            at = e.at.astimezone(app.clock.tz)
+            detail = json.dumps(e.detail, ensure_ascii=False)
+            out.print(f"    {at:%Y-%m-%d %H:%M:%S}  {e.actor:<12} {e.type:<16} {detail}")
     return True
 
 
