@@ -12,7 +12,6 @@ import logging
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from parsers.headers import case_tags, referenced_ids, robot_reasons
 from sqlalchemy.orm import Session
 
 from bot import casestore
@@ -20,9 +19,10 @@ from bot.app import App
 from bot.db import Case, InboundMessage
 from bot.holders import holder_of
 from bot.mailbox import Incoming, Mark
-from bot.models import AttachmentReading, DocumentEvidence, ParsedMessage, RequestFacts
+from bot.models import Attachment, AttachmentReading, DocumentEvidence, ParsedMessage, RequestFacts
 from bot.policy import Event, decide, may_auto_reply
 from bot.replying import queue_reply
+from parsers.headers import case_tags, referenced_ids, robot_reasons
 
 log = logging.getLogger("madoguchi.pipeline")
 
@@ -62,6 +62,8 @@ def handle(app: App, incoming: Incoming) -> Result:
             return Result("duplicate", sha256=digest)
     step = "parse"
     try:
+        if len(incoming.raw) > app.settings.max_message_bytes:
+            raise StepError("size", f"larger than MADOGUCHI_MAX_MESSAGE_BYTES ({app.settings.max_message_bytes:,})")
         parsed = _parse(incoming.raw)
         step = "sort"
         result = _sort_and_store(app, incoming, digest, parsed)
@@ -226,9 +228,8 @@ def _merge_form(case: Case, facts: RequestFacts) -> None:
 def _add_documents(app: App, s: Session, case: Case, inbound: InboundMessage, msg: ParsedMessage,
                    readings: list[AttachmentReading]) -> None:
     flags = set(case.flags)
-    by_name = {att.filename or "": att for att in msg.attachments}
-    for reading in readings:
-        stored = _store_document(app, reading, by_name.get(reading.filename))
+    for att, reading in zip(msg.attachments, readings, strict=True):  # readings follow the attachments
+        stored = _store_document(app, reading, att)
         for doc in reading.documents:
             doc = replace(doc, holder=holder_of(doc, case.requester_name, case.agent_name))
             doc_flags = _doc_flags(doc)
@@ -257,12 +258,13 @@ def _body_has_my_number(text: str) -> bool:
     return bool(find_my_numbers(text))
 
 
-def _store_document(app: App, reading: AttachmentReading, att: object) -> str | None:
+def _store_document(app: App, reading: AttachmentReading, att: Attachment) -> str | None:
     """Keep the document encrypted; where a number had to be hidden keep only the masked copy."""
     if any(d.my_number or d.insurance_number_unmasked for d in reading.documents):
         return app.documents.put(reading.masked_data) if reading.masked_data else None
-    data = getattr(att, "data", None)
-    return app.documents.put(data) if isinstance(data, bytes) and data else None
+    if not reading.documents:
+        return None  # a signature logo or a text file: nothing the case needs as evidence
+    return app.documents.put(att.data) if att.data else None
 
 
 def _decide(app: App, s: Session, case: Case, event: Event, inbound: InboundMessage | None, now: dt.datetime,

@@ -35,6 +35,13 @@ def run_once(app: App, stop: threading.Event | None = None) -> PassReport:
     return report
 
 
+def _send_digest(app: App) -> None:
+    from bot.digest_job import queue_digest
+
+    queue_digest(app)
+    deliver_queued(app)
+
+
 def run_forever(app: App) -> None:
     """Poll on a schedule (APScheduler) until SIGTERM/SIGINT, then stop cleanly."""
     from apscheduler.schedulers.blocking import BlockingScheduler
@@ -43,6 +50,10 @@ def run_forever(app: App) -> None:
     scheduler = BlockingScheduler(timezone=app.settings.timezone)
     scheduler.add_job(lambda: run_once(app, stop), "interval", seconds=app.settings.poll_seconds,
                       id="poll", max_instances=1, coalesce=True, next_run_time=app.clock.now())
+    if app.settings.staff_addresses:
+        t = app.settings.digest_time
+        scheduler.add_job(lambda: _send_digest(app), "cron", hour=t.hour, minute=t.minute, id="digest",
+                          max_instances=1, coalesce=True)
 
     def _stop(signum: int, _frame: FrameType | None) -> None:
         log.info("signal %s: stopping after the message in hand", signum)

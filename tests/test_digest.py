@@ -42,3 +42,26 @@ def test_digest_names_every_open_case_with_days_left() -> None:
 def test_empty_digest_says_so() -> None:
     text = render_digest(digest_context([], TODAY, since=None, quarantined=[], inquiries=[], failed_replies=[]))
     assert "対応中の案件: 0件" in text
+
+
+def test_digest_mail_goes_to_staff_once_a_day(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import email
+    import email.policy
+
+    from bot.app import build_app
+    from bot.delivery import deliver_queued
+    from bot.digest_job import queue_digest
+    from config.settings import load_settings
+
+    env = {"MADOGUCHI_MAILBOX_URL": f"maildir:{tmp_path}/mail", "MADOGUCHI_OUTBOX_URL": f"dir:{tmp_path}/out",
+           "MADOGUCHI_DATABASE_URL": f"sqlite:///{tmp_path}/m.db", "MADOGUCHI_DATA_DIR": str(tmp_path / "d"),
+           "MADOGUCHI_STAFF_ADDRESSES": "a@example.jp,b@example.jp", "MADOGUCHI_NOW": "2025-06-02T08:30:00+09:00"}
+    app = build_app(load_settings(environ=env))
+    assert queue_digest(app) == 2
+    assert queue_digest(app) == 0
+    deliver_queued(app)
+    mails = [email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
+             for p in (tmp_path / "out").glob("*.eml")]
+    assert sorted(str(m["To"]) for m in mails) == ["a@example.jp", "b@example.jp"]
+    assert all(m["Auto-Submitted"] == "auto-generated" and "日次ダイジェスト" in str(m["Subject"]) for m in mails)
+    app.close()

@@ -277,3 +277,21 @@ def test_my_number_in_the_body_is_flagged_and_never_stored_readable(app: App, tm
         if p.is_file() and "mail" not in p.parts:
             assert number.encode() not in p.read_bytes(), p
     assert number not in json.dumps(cases(app))
+
+
+def test_an_oversized_mail_is_quarantined_not_read(tmp_path: Path) -> None:
+    env = {
+        "MADOGUCHI_MAILBOX_URL": f"maildir:{tmp_path}/mail", "MADOGUCHI_OUTBOX_URL": f"dir:{tmp_path}/outbox",
+        "MADOGUCHI_DATABASE_URL": f"sqlite:///{tmp_path}/m.db", "MADOGUCHI_DATA_DIR": str(tmp_path / "data"),
+        "MADOGUCHI_NOW": NOW, "MADOGUCHI_MAX_MESSAGE_BYTES": "2000",
+    }
+    small = build_app(load_settings(environ=env))
+    try:
+        deliver(small, complete_request())
+        report = run_once(small)
+        assert report.count("quarantined") == 1
+        with small.session() as s:
+            [q] = casestore.quarantined(s)
+            assert q.step == "size" and "MADOGUCHI_MAX_MESSAGE_BYTES" in (q.reason or "")
+    finally:
+        small.close()

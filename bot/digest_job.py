@@ -1,0 +1,33 @@
+"""Sending the staff digest: queued like any reply, once per day and staff address."""
+
+from __future__ import annotations
+
+import hashlib
+
+from bot import casestore
+from bot.app import App
+from bot.db import OutboundMessage
+from bot.views import digest_text
+from replies.render import Envelope, build_message
+
+
+def queue_digest(app: App) -> int:
+    """Queue today's digest for every staff address; a second call the same day adds nothing."""
+    now = app.clock.now()
+    text = digest_text(app)
+    domain = app.settings.window_address.rpartition("@")[2]
+    queued = 0
+    with app.session() as s, s.begin():
+        for addr in app.settings.staff_addresses:
+            token = hashlib.sha256(f"{now.date()}|{addr}".encode()).hexdigest()[:16]
+            message_id = f"<digest.{now:%Y%m%d}.{token}@{domain}>"
+            if casestore.outbound_exists(s, message_id):
+                continue
+            envelope = Envelope(sender=app.settings.window_address, sender_name="madoguchi", to=addr,
+                                message_id=message_id, date=now, in_reply_to=None, references=(),
+                                auto_submitted="auto-generated")
+            raw = build_message(envelope, f"開示等請求窓口 日次ダイジェスト {now:%Y-%m-%d}", text)
+            s.add(OutboundMessage(case_id=None, kind="digest", to_addr=addr, message_id=message_id, raw=raw,
+                                  created_at=now, status="queued", automatic=False))
+            queued += 1
+    return queued
