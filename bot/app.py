@@ -121,6 +121,16 @@ def make_mailbox(settings: Settings) -> Mailbox:
     if url.startswith("maildir:"):
         flags = "S" if settings.inquiry_handling == "mark_seen" else ""
         return MaildirMailbox(Path(url.removeprefix("maildir:")), inquiry_flags=flags)
+    if urlsplit(url).scheme in ("imap", "imaps"):
+        from bot.imap_mailbox import ImapMailbox, MailboxError
+
+        if not settings.mailbox_password:
+            raise SettingsError("MADOGUCHI_MAILBOX_PASSWORD: needed for an imap:// or imaps:// mailbox")
+        try:
+            return ImapMailbox.from_url(url, settings.mailbox_password, ca_file=settings.mailbox_ca_file,
+                                        inquiry_seen=settings.inquiry_handling == "mark_seen")
+        except MailboxError as exc:
+            raise SettingsError(f"MADOGUCHI_MAILBOX_URL: {exc}") from exc
     raise SettingsError(f"MADOGUCHI_MAILBOX_URL: {urlsplit(url).scheme}:// mailboxes are not supported yet")
 
 
@@ -128,4 +138,14 @@ def make_outbox(settings: Settings) -> Outbox:
     url = settings.outbox_url
     if url.startswith("dir:"):
         return DirOutbox(Path(url.removeprefix("dir:")))
+    if urlsplit(url).scheme in ("smtp", "smtps"):
+        from bot.smtp_outbox import SmtpOutbox
+
+        password = settings.outbox_password
+        if urlsplit(url).username and not password:
+            raise SettingsError("MADOGUCHI_OUTBOX_PASSWORD: needed when MADOGUCHI_OUTBOX_URL names a user")
+        try:
+            return SmtpOutbox.from_url(url, password=password, ca_file=settings.outbox_ca_file)
+        except ValueError as exc:
+            raise SettingsError(f"MADOGUCHI_OUTBOX_URL: {exc}") from exc
     raise SettingsError(f"MADOGUCHI_OUTBOX_URL: {urlsplit(url).scheme}:// outboxes are not supported yet")

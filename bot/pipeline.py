@@ -57,8 +57,10 @@ def handle(app: App, incoming: Incoming) -> Result:
     """Process one mailbox message end to end. Never raises for the message's content."""
     digest = app.raw.put(incoming.raw)  # kept before anything reads it
     with app.session() as s:
-        if casestore.inbound_by_sha(s, digest) is not None:
-            app.mailbox.mark(incoming.key, "processed")
+        seen = casestore.inbound_by_sha(s, digest)
+        if seen is not None:
+            # Re-apply the first outcome's mark: an inquiry stays unread for staff after a restart.
+            app.mailbox.mark(incoming.key, MARKS.get(seen.outcome, "processed"))
             return Result("duplicate", sha256=digest)
     step = "parse"
     try:

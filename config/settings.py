@@ -28,6 +28,8 @@ DEFAULTS: dict[str, str] = {
     "now": "",
     "mailbox_password": "",
     "mailbox_password_file": "",
+    "outbox_password": "",
+    "outbox_password_file": "",
     "mailbox_ca_file": "",
     "outbox_ca_file": "",
     "inquiry_handling": "leave_unread",
@@ -56,6 +58,7 @@ class Settings:
     policy: str
     now: dt.datetime | None
     mailbox_password: str | None
+    outbox_password: str | None
     mailbox_ca_file: Path | None
     outbox_ca_file: Path | None
     inquiry_handling: str
@@ -122,6 +125,8 @@ def _validate(raw: dict[str, tuple[str, Path]], source: str) -> Settings:
         now=_now(val("now")),
         mailbox_password=_password(val("mailbox_password"), val("mailbox_password_file"),
                                    base("mailbox_password_file")),
+        outbox_password=_password(val("outbox_password"), val("outbox_password_file"),
+                                  base("outbox_password_file"), "MADOGUCHI_OUTBOX_PASSWORD_FILE"),
         mailbox_ca_file=_ca_file("MADOGUCHI_MAILBOX_CA_FILE", val("mailbox_ca_file"), base("mailbox_ca_file")),
         outbox_ca_file=_ca_file("MADOGUCHI_OUTBOX_CA_FILE", val("outbox_ca_file"), base("outbox_ca_file")),
         inquiry_handling=_choice("MADOGUCHI_INQUIRY_HANDLING", val("inquiry_handling"), INQUIRY_HANDLING),
@@ -201,7 +206,7 @@ def _now(value: str) -> dt.datetime | None:
     return t
 
 
-def _password(value: str, file: str, base: Path) -> str | None:
+def _password(value: str, file: str, base: Path, name: str = "MADOGUCHI_MAILBOX_PASSWORD_FILE") -> str | None:
     if value:
         return value
     if not file:
@@ -210,7 +215,7 @@ def _password(value: str, file: str, base: Path) -> str | None:
     try:
         return path.read_text(encoding="utf-8").strip()
     except OSError as exc:
-        raise SettingsError(f"MADOGUCHI_MAILBOX_PASSWORD_FILE: cannot read {path}: {exc.strerror}") from exc
+        raise SettingsError(f"{name}: cannot read {path}: {exc.strerror}") from exc
 
 
 def _ca_file(name: str, value: str, base: Path) -> Path | None:

@@ -1,0 +1,416 @@
+"""The window's mailbox over IMAP (imapclient): one folder, by UID, always encrypted.
+
+Why UIDs: sequence numbers move whenever anyone expunges, so a flag set by sequence
+number could land on somebody else's mail. A key is f"{UIDVALIDITY}:{UID}", which names
+one message for as long as the folder exists. When the folder is recreated or rebuilt its
+UIDVALIDITY changes; marks for old keys are then dropped (logged) instead of flagging
+whichever new message happens to carry that UID, and unread mail is read afresh.
+
+What counts as new: unread (UNSEEN) mail, plus — once this process has marked something —
+every UID above the highest one it marked, read or not, so a request that a colleague
+opened in a mail client before the bot's next pass is not missed.
+
+Inquiries stay unread for staff, so the server cannot tell the bot it has handled them.
+Within one process the mailbox remembers the UIDs it marked and does not yield them again.
+After a restart those unread inquiries are yielded once more; the pipeline's ledger
+recognises the same bytes as a duplicate, so no case and no reply come of it. (A stored
+(folder, UIDVALIDITY, last UID) row would spare even that one re-read; there is none yet.)
+
+The connection is made in one method, `_connect`: the seam for tests and for other
+authentication (XOAUTH2) later.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import ssl
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from imapclient import IMAPClient
+from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginError
+from imapclient.imapclient import DELETED, FLAGGED, SEEN
+
+from bot.mailbox import Incoming, Mark
+
+log = logging.getLogger("madoguchi.imap")
+
+#: "The line is gone" (EOF, reset, BYE, timeout): drop the connection, reconnect next time.
+LINE_ERRORS: tuple[type[BaseException], ...] = (OSError, IMAPClientAbortError)
+#: Any failure of the conversation, a NO or BAD answer included.
+IMAP_ERRORS: tuple[type[BaseException], ...] = (OSError, IMAPClientError)
+BATCH_UIDS = 50
+BATCH_BYTES = 64 * 1024 * 1024
+IDLE_RENEW_SECONDS = 25 * 60  # RFC 2177: a server may end an IDLE after 30 minutes
+FLAGS: dict[str, list[bytes]] = {"processed": [SEEN], "ignored": [SEEN], "quarantined": [SEEN, FLAGGED]}
+
+
+class MailboxError(Exception):
+    """The mailbox cannot be used; str() is safe to show (no content, no user, no password)."""
+
+
+class MailboxSecurityError(MailboxError):
+    """The server would make us talk in clear text, or could not prove who it is."""
+
+
+@dataclass(frozen=True)
+class ImapTarget:
+    """Where the mailbox is: imap://user@host:port/FOLDER (STARTTLS) or imaps://… (implicit TLS)."""
+
+    host: str
+    port: int
+    user: str
+    folder: str
+    implicit_tls: bool
+
+    @classmethod
+    def from_url(cls, url: str) -> ImapTarget:
+        parts = urlsplit(url)
+        if parts.scheme not in ("imap", "imaps") or not parts.hostname:
+            raise MailboxError(f"not an imap:// or imaps:// URL (scheme {parts.scheme!r})")
+        if not parts.username:
+            raise MailboxError("the IMAP URL names no user (imaps://user@host:port/FOLDER)")
+        implicit = parts.scheme == "imaps"
+        return cls(host=parts.hostname, port=parts.port or (993 if implicit else 143),
+                   user=unquote(parts.username), folder=unquote(parts.path.lstrip("/")) or "INBOX",
+                   implicit_tls=implicit)
+
+    def __str__(self) -> str:  # without the user: it is often a personal address
+        return f"{'imaps' if self.implicit_tls else 'imap'}://{self.host}:{self.port}/{self.folder}"
+
+
+@dataclass
+class _FolderState:
+    """What this process knows of the selected folder; replaced when UIDVALIDITY changes."""
+
+    uidvalidity: int
+    high_water: int = 0  # highest UID marked here; everything above it is new, read or not
+    marked: set[int] = field(default_factory=set)  # marked here yet still unread (inquiries)
+
+
+class ImapMailbox:
+    """The Mailbox protocol over IMAP; the module docstring gives the rules it keeps."""
+
+    def __init__(self, target: ImapTarget, password: str, *, ca_file: Path | None = None,
+                 allow_plaintext: bool = False, inquiry_seen: bool = False,
+                 processed_folder: str | None = None, quarantine_folder: str | None = None,
+                 ignore_capabilities: Iterable[str] = (), batch_uids: int = BATCH_UIDS,
+                 batch_bytes: int = BATCH_BYTES, timeout: float = 60.0, connect_attempts: int = 3,
+                 retry_delay: float = 1.0, idle_renew_seconds: float = IDLE_RENEW_SECONDS) -> None:
+        """`ignore_capabilities` treats advertised ones (e.g. MOVE, IDLE) as absent, for broken servers."""
+        self.target = target
+        self._password = password
+        self._ca_file = ca_file
+        self._allow_plaintext = allow_plaintext
+        self._flags = {**FLAGS, "inquiry": [SEEN] if inquiry_seen else []}
+        self._move_to = {"processed": processed_folder, "ignored": processed_folder,
+                         "quarantined": quarantine_folder}
+        self._ignored_caps = {c.upper() for c in ignore_capabilities}
+        self._batch = (batch_uids, batch_bytes)
+        self._timeout = timeout
+        self._attempts = connect_attempts
+        self._retry_delay = retry_delay
+        self._idle_renew = idle_renew_seconds
+        self._client: Any = None
+        self._state: _FolderState | None = None
+
+    @classmethod
+    def from_url(cls, url: str, password: str, **options: Any) -> ImapMailbox:
+        return cls(ImapTarget.from_url(url), password, **options)
+
+    # --- the connection -------------------------------------------------------------------
+
+    def _tls_context(self) -> ssl.SSLContext:
+        """Verification always on; a configured CA file replaces the system's trust store."""
+        ctx = ssl.create_default_context(cafile=str(self._ca_file) if self._ca_file else None)
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+        return ctx
+
+    def _connect(self) -> Any:
+        """Open, secure and log in one connection: the only place that dials the server."""
+        t = self.target
+        client = IMAPClient(t.host, port=t.port, ssl=t.implicit_tls, ssl_context=self._tls_context(),
+                            timeout=self._timeout)
+        try:
+            if not t.implicit_tls:
+                self._starttls(client)
+            client.login(t.user, self._password)
+        except BaseException:
+            _shutdown(client)
+            raise
+        return client
+
+    def _starttls(self, client: Any) -> None:
+        if client.has_capability("STARTTLS"):
+            client.starttls(self._tls_context())
+        elif not self._allow_plaintext:
+            raise MailboxSecurityError(
+                f"{self.target} does not offer STARTTLS: refusing to send the password and the mail in "
+                "clear text (use imaps://, enable STARTTLS on the server, or allow plain text explicitly)")
+        else:
+            log.warning("%s: no STARTTLS; continuing in clear text as explicitly allowed", self.target)
+
+    def _open(self, attempts: int) -> None:
+        """Connect with a few retries and doubling pauses; certificate and login refusals are final."""
+        delay = self._retry_delay
+        for attempt in range(1, attempts + 1):
+            try:
+                self._client = self._connect()
+                return
+            except ssl.SSLCertVerificationError as exc:
+                raise MailboxSecurityError(
+                    f"{self.target}: the server's certificate is not trusted ({exc.verify_message})") from exc
+            except LoginError as exc:
+                raise MailboxError(f"{self.target}: login refused") from exc
+            except IMAP_ERRORS as exc:
+                last: BaseException = exc
+            log.warning("%s: connection attempt %d/%d failed (%s)", self.target, attempt, attempts,
+                        type(last).__name__)
+            if attempt < attempts:
+                time.sleep(delay)
+                delay *= 2
+        raise MailboxError(f"{self.target}: cannot connect after {attempts} attempts") from last
+
+    def _session(self, attempts: int) -> _FolderState:
+        """A live connection with the folder selected; the one we have is reused if it answers."""
+        if self._client is not None:
+            try:
+                self._client.noop()
+            except LINE_ERRORS:
+                log.info("%s: connection lost; reconnecting", self.target)
+                self._drop()
+        if self._client is None:
+            self._open(attempts)
+            self._create_folders()
+        return self._select()
+
+    def _select(self) -> _FolderState:
+        """SELECT, and notice a changed UIDVALIDITY (the folder was recreated or rebuilt)."""
+        try:
+            info = self._client.select_folder(self.target.folder)
+        except IMAPClientAbortError:
+            raise
+        except IMAPClientError as exc:
+            raise MailboxError(f"{self.target}: the folder cannot be selected") from exc
+        validity = int(info[b"UIDVALIDITY"])
+        if self._state is None or self._state.uidvalidity != validity:
+            if self._state is not None:
+                log.warning("%s: UIDVALIDITY changed; unread mail is read afresh", self.target)
+            self._state = _FolderState(validity)
+        return self._state
+
+    def _create_folders(self) -> None:
+        """The processed/quarantine folders, made once per connection if they are missing."""
+        for folder in sorted({f for f in self._move_to.values() if f}):
+            try:
+                if not self._client.folder_exists(folder):
+                    self._client.create_folder(folder)
+            except IMAPClientAbortError:
+                raise
+            except IMAPClientError as exc:
+                raise MailboxError(f"{self.target}: cannot create the folder {folder!r}") from exc
+
+    def _has(self, capability: str) -> bool:
+        return capability not in self._ignored_caps and bool(self._client.has_capability(capability))
+
+    def _drop(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            _shutdown(client)
+
+    # --- reading --------------------------------------------------------------------------
+
+    def fetch_new(self) -> Iterator[Incoming]:
+        """Messages not yet marked, oldest first, read with BODY.PEEK[] (reading sets no flag).
+
+        Fetched in batches of at most `batch_uids` messages and about `batch_bytes` bytes,
+        so a backlog of thousands is never held in memory at once. A line lost midway ends
+        the pass quietly; the rest is read on the next pass, after reconnecting.
+        """
+        state = self._session(self._attempts)
+        try:
+            uids = self._candidates(state)
+            for batch in batches(uids, self._sizes(uids), *self._batch):
+                yield from self._fetch_batch(state, batch)
+        except LINE_ERRORS as exc:
+            log.warning("%s: connection lost while reading (%s); the rest follows next pass", self.target,
+                        type(exc).__name__)
+            self._drop()
+
+    def _candidates(self, state: _FolderState) -> list[int]:
+        found = {int(u) for u in self._client.search(["UNSEEN"])}
+        if state.high_water:
+            # "n:*" always matches the highest UID, even one below n: keep only what is above.
+            above = self._client.search(["UID", f"{state.high_water + 1}:*"])
+            found |= {int(u) for u in above if int(u) > state.high_water}
+        state.marked &= found  # forget what was read by staff or left the folder
+        return sorted(found - state.marked)
+
+    def _sizes(self, uids: list[int]) -> dict[int, int]:
+        sizes: dict[int, int] = {}
+        for start in range(0, len(uids), 500):
+            for uid, data in self._client.fetch(uids[start:start + 500], ["RFC822.SIZE"]).items():
+                sizes[int(uid)] = int(data.get(b"RFC822.SIZE", 0))
+        return sizes
+
+    def _fetch_batch(self, state: _FolderState, batch: list[int]) -> Iterator[Incoming]:
+        response = self._client.fetch(batch, ["BODY.PEEK[]"])
+        for uid in batch:
+            raw = response.pop(uid, {}).get(b"BODY[]")
+            if isinstance(raw, bytes):  # else expunged by someone else between SEARCH and FETCH
+                yield Incoming(key=f"{state.uidvalidity}:{uid}", raw=raw)
+
+    # --- marking --------------------------------------------------------------------------
+
+    def mark(self, key: str, mark: Mark) -> None:
+        """Record the outcome on the server. Never raises: the pipeline's ledger covers a lost mark.
+
+        processed / ignored: \\Seen, then moved when a processed folder is configured;
+        quarantined: \\Flagged + \\Seen, or moved to the quarantine folder;
+        inquiry: no change, left unread for staff (\\Seen when the operator chose mark_seen).
+        """
+        parsed = _parse_key(key)
+        if parsed is None:
+            log.warning("%s: ignoring a mark for a key that is not UIDVALIDITY:UID", self.target)
+            return
+        validity, uid = parsed
+        try:
+            state = self._state if self._client is not None and self._state else self._session(1)
+            if validity != state.uidvalidity:
+                log.warning("%s: ignoring the mark for %s: the folder's UIDVALIDITY changed", self.target, key)
+                return
+            self._apply(uid, mark)
+        except (OSError, IMAPClientAbortError, MailboxError) as exc:
+            log.warning("%s: could not mark %s (%s); it will be read again and recognised", self.target, key,
+                        type(exc).__name__)
+            self._drop()
+            return
+        except IMAPClientError as exc:  # a NO from the server (quota, missing folder, …)
+            log.warning("%s: the server refused to mark %s (%s)", self.target, key, type(exc).__name__)
+            return
+        state.marked.add(uid)
+        state.high_water = max(state.high_water, uid)
+
+    def _apply(self, uid: int, mark: Mark) -> None:
+        if self._flags[mark]:
+            self._client.add_flags([uid], self._flags[mark], silent=True)
+        folder = self._move_to.get(mark)
+        if folder:
+            self._move(uid, folder)
+
+    def _move(self, uid: int, folder: str) -> None:
+        """MOVE (RFC 6851), else COPY + \\Deleted + UID EXPUNGE of exactly this message."""
+        if self._has("MOVE"):
+            self._client.move([uid], folder)
+            return
+        self._client.copy([uid], folder)
+        self._client.add_flags([uid], [DELETED], silent=True)
+        if self._has("UIDPLUS"):
+            self._client.uid_expunge([uid])
+        else:  # a plain EXPUNGE would also remove mail that others flagged \Deleted
+            log.warning("%s: no UIDPLUS; the moved original stays flagged \\Deleted", self.target)
+
+    # --- waiting --------------------------------------------------------------------------
+
+    def wait_for_new(self, timeout: float) -> bool:
+        """Block until new mail is there or announced (IMAP IDLE), or `timeout` seconds pass.
+
+        True means: fetch now. Mail that arrived since the last pass returns True at once,
+        so nothing slips in between a fetch and the IDLE. Without IDLE this sleeps and then
+        looks. A lost line returns False; the next fetch reconnects.
+        """
+        try:
+            if self._candidates(self._session(self._attempts)):
+                return True
+            if self._has("IDLE"):
+                return self._idle(timeout)
+            time.sleep(timeout)
+            return bool(self._candidates(self._session(1)))
+        except LINE_ERRORS as exc:
+            log.warning("%s: connection lost while waiting (%s)", self.target, type(exc).__name__)
+            self._drop()
+            return False
+
+    def _idle(self, timeout: float) -> bool:
+        """IDLE until EXISTS/RECENT, re-issued every `idle_renew_seconds` (well before 29 minutes)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            until = min(deadline, time.monotonic() + self._idle_renew)
+            self._client.idle()
+            try:
+                woke = self._idle_until(until)
+            except BaseException:
+                with contextlib.suppress(*IMAP_ERRORS):
+                    self._client.idle_done()
+                raise
+            late = self._client.idle_done()[1]  # what came in just before DONE counts too
+            if woke or _announces_new(late):
+                return True
+        return False
+
+    def _idle_until(self, until: float) -> bool:
+        while (left := until - time.monotonic()) > 0:
+            started = time.monotonic()
+            responses = self._client.idle_check(timeout=left)
+            if any(_is_bye(r) for r in responses):
+                raise IMAPClientAbortError("the server ended the session")
+            if _announces_new(responses):
+                return True
+            if not responses and time.monotonic() - started < min(left, 1.0) / 2:
+                raise IMAPClientAbortError("the connection closed during IDLE")  # EOF polls as readable
+        return False
+
+    def close(self) -> None:
+        """Log out politely; a line that is already gone is simply closed."""
+        client, self._client = self._client, None
+        if client is None:
+            return
+        try:
+            client.logout()
+        except IMAP_ERRORS:
+            _shutdown(client)
+
+
+def batches(uids: list[int], sizes: dict[int, int], max_count: int, max_bytes: int) -> Iterator[list[int]]:
+    """UIDs in order, in batches of at most `max_count` messages and about `max_bytes` bytes.
+
+    A single message larger than `max_bytes` gets a batch of its own.
+    """
+    batch: list[int] = []
+    total = 0
+    for uid in uids:
+        size = sizes.get(uid, 0)
+        if batch and (len(batch) >= max_count or total + size > max_bytes):
+            yield batch
+            batch, total = [], 0
+        batch.append(uid)
+        total += size
+    if batch:
+        yield batch
+
+
+def _parse_key(key: str) -> tuple[int, int] | None:
+    validity, _, uid = key.partition(":")
+    if validity.isdigit() and uid.isdigit():
+        return int(validity), int(uid)
+    return None
+
+
+def _announces_new(responses: Iterable[Any]) -> bool:
+    """An untagged EXISTS, or RECENT above zero: something arrived."""
+    return any(isinstance(r, tuple) and len(r) >= 2 and isinstance(r[0], int)
+               and (r[1] == b"EXISTS" or (r[1] == b"RECENT" and r[0] > 0)) for r in responses)
+
+
+def _is_bye(response: Any) -> bool:
+    return isinstance(response, tuple) and len(response) >= 1 and response[0] == b"BYE"
+
+
+def _shutdown(client: Any) -> None:
+    with contextlib.suppress(*IMAP_ERRORS):
+        client.shutdown()

@@ -1,0 +1,150 @@
+"""Replies out over SMTP (aiosmtplib), encrypted whenever the server allows it.
+
+smtp://[user@]host:port uses STARTTLS when the server offers it (and insists on it when a
+password is configured, or when `require_tls` is set); smtps://[user@]host:port speaks TLS
+from the first byte. Certificates are always verified, against the configured CA file when
+there is one.
+
+The delivery loop needs one decision from us: can a retry help? A 5xx answer to this
+message (sender, recipient or data refused) is permanent. A 4xx, a timeout, a refused or
+dropped connection, a TLS failure, and session-level refusals that every message would meet
+alike (a 5xx greeting, a failed login) are temporary: a retry after the operator's fix
+delivers, and the delivery loop bounds the attempts. The bytes go out as they are; they
+already carry a stable Message-ID.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import ssl
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import aiosmtplib
+from aiosmtplib import (
+    SMTPAuthenticationError,
+    SMTPConnectResponseError,
+    SMTPException,
+    SMTPRecipientsRefused,
+    SMTPResponseException,
+)
+
+from bot.outbox import DeliveryError, PermanentDeliveryError, TemporaryDeliveryError
+
+log = logging.getLogger("madoguchi.smtp")
+_ENHANCED = re.compile(r"[245]\.\d{1,3}\.\d{1,3}\b")
+
+
+@dataclass(frozen=True)
+class SmtpTarget:
+    """Where replies go: parsed from smtp://[user@]host:port or smtps://[user@]host:port."""
+
+    host: str
+    port: int
+    user: str | None
+    implicit_tls: bool
+
+    @classmethod
+    def from_url(cls, url: str) -> SmtpTarget:
+        parts = urlsplit(url)
+        if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+            raise ValueError(f"not an smtp:// or smtps:// URL (scheme {parts.scheme!r})")
+        implicit = parts.scheme == "smtps"
+        return cls(host=parts.hostname, port=parts.port or (465 if implicit else 587),
+                   user=unquote(parts.username) if parts.username else None, implicit_tls=implicit)
+
+    def __str__(self) -> str:  # without the user: it may be a personal address
+        return f"{'smtps' if self.implicit_tls else 'smtp'}://{self.host}:{self.port}"
+
+
+class SmtpOutbox:
+    """The Outbox protocol over SMTP: one short connection per message (simple and correct first)."""
+
+    def __init__(self, target: SmtpTarget, *, password: str | None = None, ca_file: Path | None = None,
+                 require_tls: bool = False, timeout: float = 60.0) -> None:
+        if target.user and password is None:
+            raise ValueError("an SMTP user needs a password")
+        self.target = target
+        self._password = password
+        self._ca_file = ca_file
+        self._require_tls = require_tls or target.user is not None
+        self._timeout = timeout
+
+    @classmethod
+    def from_url(cls, url: str, *, password: str | None = None, ca_file: Path | None = None,
+                 require_tls: bool = False, timeout: float = 60.0) -> SmtpOutbox:
+        return cls(SmtpTarget.from_url(url), password=password, ca_file=ca_file, require_tls=require_tls,
+                   timeout=timeout)
+
+    def deliver(self, raw: bytes, message_id: str, sender: str, recipients: list[str]) -> None:
+        """Hand one message to the server; raise Temporary/PermanentDeliveryError on failure."""
+        try:
+            asyncio.run(self._send(raw, sender, recipients))
+        except DeliveryError:
+            raise
+        except (SMTPException, OSError, TimeoutError) as exc:
+            error = classify(exc)
+            log.warning("%s: delivery failed (%s, permanent=%s)", self.target, type(exc).__name__,
+                        error.permanent)
+            raise error from exc
+
+    def _tls_context(self) -> ssl.SSLContext:
+        """Verification always on; a configured CA file replaces the system's trust store."""
+        ctx = ssl.create_default_context(cafile=str(self._ca_file) if self._ca_file else None)
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+        return ctx
+
+    async def _send(self, raw: bytes, sender: str, recipients: list[str]) -> None:
+        t = self.target
+        client = aiosmtplib.SMTP(hostname=t.host, port=t.port, use_tls=t.implicit_tls, start_tls=False,
+                                 tls_context=self._tls_context(), validate_certs=True, timeout=self._timeout)
+        async with client:
+            await self._secure(client)
+            if t.user is not None and self._password is not None:
+                await client.login(t.user, self._password)
+            refused, _ = await client.sendmail(sender, recipients, raw)
+        if refused:  # some recipients took it: a retry would send it to them twice
+            log.warning("%s: %d of %d recipients refused the message", self.target, len(refused),
+                        len(recipients))
+
+    async def _secure(self, client: aiosmtplib.SMTP) -> None:
+        if self.target.implicit_tls:
+            return
+        await client.ehlo()
+        if client.supports_extension("starttls"):
+            await client.starttls()
+        elif self._require_tls:
+            raise TemporaryDeliveryError(
+                f"{self.target} does not offer STARTTLS: refusing to send the password or the mail in clear text")
+
+    def close(self) -> None:
+        return None
+
+
+def classify(exc: BaseException) -> DeliveryError:
+    """Temporary or permanent, from the SMTP reply code or the kind of failure (see module doc)."""
+    if isinstance(exc, SMTPRecipientsRefused):
+        codes = [r.code for r in exc.recipients]
+        permanent = bool(codes) and all(500 <= c < 600 for c in codes)
+        kind: type[DeliveryError] = PermanentDeliveryError if permanent else TemporaryDeliveryError
+        return kind(f"all recipients refused (codes {sorted(set(codes))})")
+    if isinstance(exc, SMTPResponseException):
+        session_wide = isinstance(exc, SMTPAuthenticationError | SMTPConnectResponseError)
+        reply = f"{exc.code} {_enhanced_status(exc.message)}".strip()
+        if 500 <= exc.code < 600 and not session_wide:
+            return PermanentDeliveryError(f"refused by the server: {reply}")
+        return TemporaryDeliveryError(f"the server answered {reply}")
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return TemporaryDeliveryError(f"the server's certificate is not trusted ({exc.verify_message})")
+    if isinstance(exc, OSError):  # refused, reset, dropped (SMTPServerDisconnected), timeouts
+        return TemporaryDeliveryError(f"the connection to the server failed ({type(exc).__name__})")
+    return TemporaryDeliveryError(f"the SMTP conversation failed ({type(exc).__name__})")
+
+
+def _enhanced_status(message: str) -> str:
+    """Only the RFC 3463 code ("5.1.1") of a reply: its free text may quote an address."""
+    match = _ENHANCED.match(message or "")
+    return match.group(0) if match else ""

@@ -1,0 +1,116 @@
+"""Fixtures for the real mail servers of tests/servers.py (Dovecot, aiosmtpd) on loopback."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import Iterator
+
+import pytest
+
+from tests.servers import Dovecot, SmtpServer, ThrowawayCert, dovecot_binary, make_cert, new_tempdir
+
+NO_AIOSMTPD = "aiosmtpd is not installed in the venv: .venv/bin/pip install aiosmtpd (a dev dependency)"
+NO_DOVECOT = ("dovecot is not installed: apt-get install dovecot-imapd "
+              "(CI: scripts/ci_services.sh installs it when run as root)")
+
+
+@pytest.fixture(scope="session")
+def mail_cert() -> Iterator[ThrowawayCert]:
+    """The throwaway certificate every test server presents (trust it as the CA file)."""
+    root = new_tempdir("madoguchi-cert-")
+    yield make_cert(root)
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def other_cert() -> Iterator[ThrowawayCert]:
+    """A certificate no server presents: trusting only it must make every connection fail."""
+    root = new_tempdir("madoguchi-other-cert-")
+    yield make_cert(root, name="someone-else")
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def _start_dovecot(cert: ThrowawayCert | None, tls: bool) -> Iterator[Dovecot]:
+    if dovecot_binary() is None:
+        _missing(NO_DOVECOT)
+    root = new_tempdir("madoguchi-dovecot-")
+    server = Dovecot(root, cert, tls=tls)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def dovecot(mail_cert: ThrowawayCert) -> Iterator[Dovecot]:
+    """One Dovecot for the session (ssl=required); each test works in a folder of its own."""
+    yield from _start_dovecot(mail_cert, tls=True)
+
+
+@pytest.fixture
+def lone_dovecot(mail_cert: ThrowawayCert) -> Iterator[Dovecot]:
+    """A Dovecot of its own, for tests that fail logins: Dovecot then slows down every login
+    from the same address for seconds (its auth penalty), which would slow the other tests."""
+    yield from _start_dovecot(mail_cert, tls=True)
+
+
+@pytest.fixture(scope="session")
+def plain_dovecot() -> Iterator[Dovecot]:
+    """A Dovecot configured without TLS: it offers no STARTTLS."""
+    yield from _start_dovecot(None, tls=False)
+
+
+@pytest.fixture
+def imap_folder(dovecot: Dovecot, request: pytest.FixtureRequest) -> str:
+    """A fresh, empty folder named after the test."""
+    name = "T-" + re.sub(r"[^A-Za-z0-9]+", "-", request.node.name)[:60]
+    client = dovecot.client()
+    try:
+        if client.folder_exists(name):
+            client.delete_folder(name)
+        client.create_folder(name)
+    finally:
+        client.logout()
+    return name
+
+
+def _start_smtp(cert: ThrowawayCert | None, implicit_tls: bool = False) -> Iterator[SmtpServer]:
+    try:
+        import aiosmtpd  # noqa: F401
+    except ImportError:
+        _missing(NO_AIOSMTPD)
+    server = SmtpServer(cert, implicit_tls=implicit_tls)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def smtp_server(mail_cert: ThrowawayCert) -> Iterator[SmtpServer]:
+    """aiosmtpd offering STARTTLS with the throwaway certificate (smtp://)."""
+    yield from _start_smtp(mail_cert)
+
+
+@pytest.fixture
+def smtps_server(mail_cert: ThrowawayCert) -> Iterator[SmtpServer]:
+    """aiosmtpd speaking TLS from the first byte (smtps://)."""
+    yield from _start_smtp(mail_cert, implicit_tls=True)
+
+
+@pytest.fixture
+def plain_smtp_server() -> Iterator[SmtpServer]:
+    """aiosmtpd without TLS at all."""
+    yield from _start_smtp(None)
+
+
+def _missing(reason: str) -> None:
+    """Skip on a developer's machine without the server; in CI a missing server is a failure."""
+    if os.environ.get("CI"):
+        pytest.fail(f"CI must run this test: {reason}")
+    pytest.skip(reason)
