@@ -140,15 +140,12 @@ def test_urls_and_passwords() -> None:
         SmtpOutbox(t)
 
 
-def test_make_outbox_reads_the_password_from_the_environment(monkeypatch: pytest.MonkeyPatch,
-                                                              tmp_path: Path) -> None:
+def test_make_outbox_takes_the_password_from_the_settings(tmp_path: Path) -> None:
     from bot.app import make_outbox
     from config.settings import SettingsError, load_settings
 
     env = {"MADOGUCHI_OUTBOX_URL": "smtp://window@127.0.0.1:2525", "MADOGUCHI_DATA_DIR": str(tmp_path)}
-    monkeypatch.delenv("MADOGUCHI_OUTBOX_PASSWORD", raising=False)
     with pytest.raises(SettingsError, match="MADOGUCHI_OUTBOX_PASSWORD"):
         make_outbox(load_settings(environ=env))
-    monkeypatch.setenv("MADOGUCHI_OUTBOX_PASSWORD", "pw")
-    outbox = make_outbox(load_settings(environ=env))
+    outbox = make_outbox(load_settings(environ={**env, "MADOGUCHI_OUTBOX_PASSWORD": "pw"}))
     assert isinstance(outbox, SmtpOutbox) and outbox.target.user == "window"
