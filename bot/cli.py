@@ -63,7 +63,7 @@ def _main(
 @cli.command()
 def run(once: Annotated[bool, typer.Option("--once", help="one pass, then exit")] = False) -> None:
     """Ingest new mail, decide, store and send replies; without --once, keep doing it on a schedule."""
-    from bot.runner import run_forever, run_once
+    from bot.runner import SchedulerBusy, run_forever, run_once
 
     app = _app()
     try:
@@ -73,6 +73,8 @@ def run(once: Annotated[bool, typer.Option("--once", help="one pass, then exit")
         report = run_once(app)
     except SettingsError as exc:
         _fail(str(exc), 2)
+    except SchedulerBusy as exc:
+        _fail(str(exc), 1)
     from bot.views import print_pass_report
 
     print_pass_report(app, report)

@@ -138,6 +138,7 @@ class OutboundMessage(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     automatic: Mapped[bool] = mapped_column(Boolean, default=True)
 
     case: Mapped[Case | None] = relationship(back_populates="outbound")

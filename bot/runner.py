@@ -1,11 +1,22 @@
-"""Running the window: one pass (`run --once`) or the scheduled service (`run`)."""
+"""Running the window: one pass (`run --once`) or the scheduled service (`run`).
+
+The service reads mail in the main thread (reacting within seconds through IMAP IDLE
+where the mailbox offers it) and leaves the timed jobs — delivery retries, the staff
+digest — to APScheduler. Exactly one scheduler runs per deployment: a lock file in the
+data folder says so clearly when a second one starts.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import logging
+import os
 import signal
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import FrameType
 
 from bot.app import App
@@ -13,6 +24,11 @@ from bot.delivery import DeliveryReport, deliver_queued
 from bot.pipeline import Result, handle
 
 log = logging.getLogger("madoguchi.runner")
+WAIT_SLICE_SECONDS = 10.0  # how long one IDLE/sleep lasts before the stop flag is looked at
+
+
+class SchedulerBusy(Exception):
+    """Another `madoguchi run` holds the scheduler lock; str() says which and what to do."""
 
 
 @dataclass
@@ -35,31 +51,80 @@ def run_once(app: App, stop: threading.Event | None = None) -> PassReport:
     return report
 
 
+@contextlib.contextmanager
+def scheduler_lock(data_dir: Path) -> Iterator[None]:
+    """Hold data_dir/scheduler.lock for the life of the service (released by the OS on a crash)."""
+    path = data_dir / "scheduler.lock"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+            raise SchedulerBusy(f"another `madoguchi run` (pid {holder}) already runs for {data_dir}; "
+                                "only one scheduler may run per deployment — stop it first") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        yield
+    finally:
+        os.close(fd)
+
+
+def run_forever(app: App) -> None:
+    """Read mail until SIGTERM/SIGINT, finishing the message in hand; timed jobs in APScheduler."""
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    stop = threading.Event()
+
+    def _stop(signum: int, _frame: FrameType | None) -> None:
+        log.info("signal %s: stopping after the message in hand", signum)
+        stop.set()
+
+    with scheduler_lock(app.settings.data_dir):
+        signal.signal(signal.SIGTERM, _stop)
+        signal.signal(signal.SIGINT, _stop)
+        scheduler = BackgroundScheduler(timezone=app.settings.timezone)
+        scheduler.add_job(lambda: deliver_queued(app), "interval", seconds=app.settings.poll_seconds,
+                          id="deliver", max_instances=1, coalesce=True)
+        if app.settings.staff_addresses:
+            t = app.settings.digest_time
+            scheduler.add_job(lambda: _send_digest(app), "cron", hour=t.hour, minute=t.minute, id="digest",
+                              max_instances=1, coalesce=True)
+        scheduler.start()
+        try:
+            _intake_loop(app, stop)
+        finally:
+            scheduler.shutdown(wait=True)
+            app.close()
+
+
+def _intake_loop(app: App, stop: threading.Event) -> None:
+    while not stop.is_set():
+        try:
+            run_once(app, stop)
+        except Exception as exc:  # noqa: BLE001 - a lost connection must not end the service
+            log.warning("pass failed (%s); retrying after a pause", type(exc).__name__)
+            stop.wait(min(app.settings.poll_seconds, 30))
+            continue
+        _wait_for_mail(app, stop)
+
+
+def _wait_for_mail(app: App, stop: threading.Event) -> None:
+    """Until new mail, the poll interval, or a stop: IDLE where the mailbox offers it."""
+    waited = 0.0
+    wait = getattr(app.mailbox, "wait_for_new", None)
+    while not stop.is_set() and waited < app.settings.poll_seconds:
+        slice_ = min(WAIT_SLICE_SECONDS, app.settings.poll_seconds - waited)
+        if wait is not None:
+            if wait(slice_):
+                return
+        else:
+            stop.wait(slice_)
+        waited += slice_
+
+
 def _send_digest(app: App) -> None:
     from bot.digest_job import queue_digest
 
     queue_digest(app)
     deliver_queued(app)
-
-
-def run_forever(app: App) -> None:
-    """Poll on a schedule (APScheduler) until SIGTERM/SIGINT, then stop cleanly."""
-    from apscheduler.schedulers.blocking import BlockingScheduler
-
-    stop = threading.Event()
-    scheduler = BlockingScheduler(timezone=app.settings.timezone)
-    scheduler.add_job(lambda: run_once(app, stop), "interval", seconds=app.settings.poll_seconds,
-                      id="poll", max_instances=1, coalesce=True, next_run_time=app.clock.now())
-    if app.settings.staff_addresses:
-        t = app.settings.digest_time
-        scheduler.add_job(lambda: _send_digest(app), "cron", hour=t.hour, minute=t.minute, id="digest",
-                          max_instances=1, coalesce=True)
-
-    def _stop(signum: int, _frame: FrameType | None) -> None:
-        log.info("signal %s: stopping after the message in hand", signum)
-        stop.set()
-        scheduler.shutdown(wait=False)
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
-    scheduler.start()

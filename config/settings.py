@@ -37,6 +37,7 @@ DEFAULTS: dict[str, str] = {
     "timezone": "Asia/Tokyo",
     "digest_time": "08:30",
     "poll_seconds": "60",
+    "delivery_retry_hours": "48",
     "max_message_bytes": str(25 * 1024 * 1024),
 }
 
@@ -66,6 +67,7 @@ class Settings:
     timezone: str
     digest_time: dt.time
     poll_seconds: int
+    delivery_retry_hours: int
     max_message_bytes: int
     base_dir: Path = field(default_factory=Path.cwd)
     source: str = "defaults"
@@ -134,6 +136,7 @@ def _validate(raw: dict[str, tuple[str, Path]], source: str) -> Settings:
         timezone=_timezone(val("timezone")),
         digest_time=_clock_time(val("digest_time")),
         poll_seconds=_positive_int("MADOGUCHI_POLL_SECONDS", val("poll_seconds")),
+        delivery_retry_hours=_positive_int("MADOGUCHI_DELIVERY_RETRY_HOURS", val("delivery_retry_hours")),
         max_message_bytes=_positive_int("MADOGUCHI_MAX_MESSAGE_BYTES", val("max_message_bytes")),
         base_dir=Path.cwd(),
         source=source,
