@@ -8,6 +8,7 @@ from bot.db import Case
 from bot.models import REQUEST_TYPES
 
 OUT_KINDS = {"ack", "missing_documents", "fee_notice"}
+ALIASES = {"neutral_ack": "ack"}
 
 
 def case_to_json(case: Case) -> dict[str, Any]:
@@ -42,7 +43,12 @@ def _messages(case: Case) -> list[dict[str, Any]]:
         items.append((m.received_at, 0, {"direction": "in", "kind": m.outcome if m.outcome in
                                          ("request", "followup") else "other", "message_id": m.message_id}))
     for o in case.outbound:
-        items.append((o.created_at, 1, {"direction": "out", "kind": o.kind if o.kind in OUT_KINDS else "other",
+        items.append((o.created_at, 1, {"direction": "out", "kind": _out_kind(o.kind),
                                         "message_id": o.message_id, "status": o.status}))
     items.sort(key=lambda t: (t[0], t[1]))
     return [d for _, _, d in items]
+
+
+def _out_kind(kind: str) -> str:
+    kind = ALIASES.get(kind, kind)
+    return kind if kind in OUT_KINDS else "other"

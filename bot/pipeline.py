@@ -22,7 +22,7 @@ from bot.mailbox import Incoming, Mark
 from bot.models import Attachment, AttachmentReading, DocumentEvidence, ParsedMessage, RequestFacts
 from bot.policy import Event, decide, may_auto_reply
 from bot.replying import queue_reply
-from parsers.headers import case_tags, referenced_ids, robot_reasons
+from parsers.headers import case_tags, dmarc_result, referenced_ids, robot_reasons
 
 log = logging.getLogger("madoguchi.pipeline")
 
@@ -35,6 +35,9 @@ MARKS: dict[str, Mark] = {
     "duplicate": "processed",
     "quarantined": "quarantined",
 }
+
+
+NEUTRAL_INSTEAD = frozenset({"ack", "missing_documents", "fee_notice"})
 
 
 class StepError(Exception):
@@ -240,6 +243,8 @@ def _add_documents(app: App, s: Session, case: Case, inbound: InboundMessage, ms
                                    doc.issued_on, sorted(doc_flags), stored)
     if _body_has_my_number(msg.text):
         flags.add("my_number_detected")
+    if dmarc_result(msg, app.settings.trusted_authserv_ids) == "fail":
+        flags.add("sender_unverified")
     case.flags = sorted(flags)
 
 
@@ -295,6 +300,8 @@ def _queue(app: App, s: Session, case: Case, kind: str, inbound: InboundMessage 
     if case.requester_email in (app.settings.window_address, *app.settings.staff_addresses):
         casestore.add_event(s, case.id, now, "madoguchi", "reply_suppressed", {"kind": kind, "why": "own address"})
         return
+    if "sender_unverified" in case.flags and kind in NEUTRAL_INSTEAD:
+        kind = "neutral_ack"  # a forged sender learns nothing: no names, documents or fees
     queue_reply(s, case, kind, policy=app.policy, window_address=app.settings.window_address, now=now,
                 answering=inbound, cause=cause, automatic=automatic, extra=dict(extra or {}),
                 followup=event == "followup")

@@ -18,7 +18,6 @@ from bot.db import Case, InboundMessage, OutboundMessage
 from config.policy import Policy
 from replies.render import Envelope, OutgoingAttachment, build_message, render
 
-CONTRACT_KIND = {"ack": "ack", "missing_documents": "missing_documents", "fee_notice": "fee_notice"}
 PAYMENT_METHOD_LABELS = {
     "bank_transfer": "銀行振込",
     "registered_cash": "現金書留",
@@ -111,7 +110,7 @@ def queue_reply(s: Session, case: Case, kind: str, *, policy: Policy, window_add
         in_reply_to=answering.message_id if answering is not None else None,
         references=refs,
     )
-    attachments = (blank_form(policy, window_address),) if ctx["form_attached"] else ()
+    attachments = (blank_form(policy, window_address),) if ctx["form_attached"] and kind != "neutral_ack" else ()
     raw = build_message(envelope, subject, body, attachments)
     out = OutboundMessage(case_id=case.id, kind=kind, to_addr=case.requester_email, message_id=message_id,
                           raw=raw, created_at=now, status="queued", automatic=automatic)

@@ -38,6 +38,7 @@ DEFAULTS: dict[str, str] = {
     "digest_time": "08:30",
     "poll_seconds": "60",
     "delivery_retry_hours": "48",
+    "trusted_authserv_ids": "",
     "max_message_bytes": str(25 * 1024 * 1024),
 }
 
@@ -68,6 +69,7 @@ class Settings:
     digest_time: dt.time
     poll_seconds: int
     delivery_retry_hours: int
+    trusted_authserv_ids: tuple[str, ...]
     max_message_bytes: int
     base_dir: Path = field(default_factory=Path.cwd)
     source: str = "defaults"
@@ -137,6 +139,7 @@ def _validate(raw: dict[str, tuple[str, Path]], source: str) -> Settings:
         digest_time=_clock_time(val("digest_time")),
         poll_seconds=_positive_int("MADOGUCHI_POLL_SECONDS", val("poll_seconds")),
         delivery_retry_hours=_positive_int("MADOGUCHI_DELIVERY_RETRY_HOURS", val("delivery_retry_hours")),
+        trusted_authserv_ids=tuple(a.strip() for a in val("trusted_authserv_ids").split(",") if a.strip()),
         max_message_bytes=_positive_int("MADOGUCHI_MAX_MESSAGE_BYTES", val("max_message_bytes")),
         base_dir=Path.cwd(),
         source=source,

@@ -148,6 +148,7 @@ _EN_MENTIONS: tuple[tuple[str, str], ...] = (
     (
         "notify_purpose",
         r"purposes? (?:of|for) (?:the )?(?:use|using|processing|utili[sz]ation|collect\w*)"
+        r"|purposes? for which (?:you|your company|the company) (?:use|uses|are using|process|hold|collect)"
         r"|how (?:you|your company) (?:use|uses|are using|process|processes)|why you (?:hold|use|process|collect)",
     ),
     (
@@ -486,13 +487,19 @@ _AGENT_CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "voluntary",
         re.compile(
-            r"委任を受け|委任され|委任により|委任による|委任状|代理人として|代理で|の代理人|に代わって"
-            r"|の代わりに|代理申請|代理請求|代理人です|代理人を務め|on behalf of|as (?:an? |the |his |her |their )?"
-            r"(?:agent|representative|proxy)|authori[sz]ed (?:agent|representative|by)|power of attorney"
-            r"|i represent\b",
+            r"委任を受け|委任され|委任により|委任による|委任状|任意代理人|power of attorney|authori[sz]ed by"
+            r"|mandated by",
             re.IGNORECASE,
         ),
     ),
+)
+# Acting for someone without saying on what authority: an agent of unstated type, whom
+# the policy asks for the relationship (agent_authority) instead of guessing 委任.
+_GENERIC_AGENT_RE = re.compile(
+    r"代理人として|代理で|の代理人|に代わって|の代わりに|代理申請|代理請求|代理人です|代理人を務め|on behalf of"
+    r"|as (?:an? |the |his |her |their )?(?:agent|representative|proxy)|authori[sz]ed (?:agent|representative)"
+    r"|i represent\b",
+    re.IGNORECASE,
 )
 _NOT_AGENT_RE = re.compile(r"代理人(?:では|じゃ)|本人(?:です|が請求|として請求)|not (?:an |the )?agent", re.IGNORECASE)
 _LEGAL_REP_RE = re.compile(r"法定代理人|legal representative", re.IGNORECASE)
@@ -506,7 +513,7 @@ def _agent(text: str) -> tuple[str | None, bool]:
     for code, pattern in _AGENT_CUES:
         if pattern.search(compact):
             return code, True
-    if _LEGAL_REP_RE.search(compact):
+    if _LEGAL_REP_RE.search(compact) or _GENERIC_AGENT_RE.search(compact):
         return None, True
     return None, False
 

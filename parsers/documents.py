@@ -76,7 +76,7 @@ _RULES: tuple[_Rule, ...] = (
         "request_form",
         titles=(
             r"(開示|訂正|利用停止|利用目的の?通知|第三者提供の?停止)等?の?(ご)?(請求|求め|申請|申出|依頼)"
-            r"(書|申請書|申出書|依頼書)",
+            r"(書|申請書|申出書|依頼書|申込書|請求書|用紙)",
             r"開示等(の)?(請求|求め)に(係る|関する)(請求|申請)書",
         ),
         marks=(
@@ -283,6 +283,9 @@ _FILENAME_HINTS: tuple[tuple[str, str], ...] = (
 # On these documents a bare 番号 labels the document's own number (licence number printed
 # 番号 第…号, where OCR may lose 第 and 号).
 _NUMBER_LABELS_BY_KIND = {"drivers_license": ("番号",)}
+# A licence prints its own 12-digit number (番号 第…号); OCR often loses that label, and a
+# licence never carries an individual number, so no 12-digit run on it is one.
+_NO_MY_NUMBER_KINDS = frozenset({"drivers_license"})
 
 _VARIANTS = (
     frozenset({"health_insurance_card", "insurance_eligibility_certificate"}),
@@ -328,7 +331,7 @@ def _standing(title: str, lines: tuple[str, ...]) -> bool:
     nor 添付：運転免許証、住民票."""
     for line in lines:
         for m in re.finditer(title, line):
-            after_ok = m.end() == len(line) or not _HIRAGANA.match(line[m.end()])
+            after_ok = m.end() == len(line) or not (_HIRAGANA.match(line[m.end()]) or line[m.end()] in "等番")
             before_ok = m.start() == 0 or not _LISTED_AFTER.match(line[m.start() - 1])
             if after_ok and before_ok:
                 return True
@@ -430,8 +433,16 @@ def _also(ranked: list[tuple[str, float]], verdict: _Verdict) -> tuple[str, ...]
     if not ranked:
         return ()
     first = ranked[0][0]
+    if first == "request_form":
+        return ()  # a form's checklist names documents it is not
     group = next((g for g in _VARIANTS if first in g), frozenset({first}))
-    return tuple(k for k, _ in ranked[1:] if k in verdict.standing and k not in group)
+    # A second document on one page is a card copied beside a certificate (a licence on the
+    # sheet of a 住民票); a letter that mentions 委任状 and 住民票 is neither of them.
+    first_is_card = first in CARD_KINDS
+    return tuple(
+        k for k, _ in ranked[1:]
+        if k in verdict.standing and k not in group and (k in CARD_KINDS) != first_is_card
+    )
 
 
 # --------------------------------------------------------------------------- details
@@ -592,7 +603,7 @@ def read_text(text: str, filename: str | None = None) -> TextReading:
         candidates=tuple(ranked),
         names=find_names(text, kind) if kind != "unknown" else (),
         issued_on=find_issue_date(text, kind) if kind != "unknown" else None,
-        my_number=bool(find_my_numbers(text, _NUMBER_LABELS_BY_KIND.get(kind, ()))),
+        my_number=kind not in _NO_MY_NUMBER_KINDS and bool(find_my_numbers(text, _NUMBER_LABELS_BY_KIND.get(kind, ()))),
         insurance_number_unmasked=insurance,
         titled=kind in verdict.heading,
         also=_also(ranked, verdict),

@@ -131,3 +131,25 @@ def referenced_ids(msg: ParsedMessage) -> tuple[str, ...]:
         if normalized is not None:
             seen.setdefault(normalized, None)
     return tuple(seen)
+
+
+_AUTHSERV_RE = re.compile(r"^\s*([^\s;]+)")
+_DMARC_RE = re.compile(r"(?:^|[;\s])dmarc\s*=\s*([A-Za-z]+)", re.IGNORECASE)
+
+
+def dmarc_result(msg: ParsedMessage, trusted_authserv_ids: tuple[str, ...] = ()) -> str | None:
+    """The DMARC verdict of the receiving server we trust, lower-case, or None.
+
+    Anyone can write an Authentication-Results header into a mail, so only one is read:
+    the topmost one whose authserv-id is configured, or — with none configured — the
+    topmost of all, which the operator's own receiving server adds last (RFC 8601 §5).
+    """
+    trusted = {t.lower() for t in trusted_authserv_ids}
+    for value in msg.header_all("authentication-results"):
+        found = _AUTHSERV_RE.match(value)
+        authserv = found.group(1).lower() if found else ""
+        if trusted and authserv not in trusted:
+            continue
+        verdict = _DMARC_RE.search(value)
+        return verdict.group(1).lower() if verdict else None
+    return None

@@ -206,6 +206,7 @@ _CIRCLE_IS_TICK_RE = re.compile(
 # --------------------------------------------------------------------------- sections
 
 _LEAD_RE = re.compile(r"^[\s\d.,、)(\[\]【】■□◆◇▼▶・*#\-●○]*")
+_NOTE_LEAD_RE = re.compile(r"[※＊*\s①-⑳]+")
 _SECTIONS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (name, re.compile(pat, re.IGNORECASE))
     for name, pat in (
@@ -512,6 +513,15 @@ def _section_header(line: str) -> tuple[str, int] | None:
         return None  # "Data Subject Request Form" is the title, not the data subject's section
     lead = _LEAD_RE.match(compact)
     offset = lead.end() if lead else 0
+    note = _NOTE_LEAD_RE.match(compact, offset)
+    if note:  # 「※請求の種類」: a required-field mark before a heading, not a note
+        found = _match_section(compact, note.end(), where)
+        if found is not None and found[0] != "free":
+            return found
+    return _match_section(compact, offset, where)
+
+
+def _match_section(compact: str, offset: int, where: list[int]) -> tuple[str, int] | None:
     for name, pattern in _SECTIONS:
         match = pattern.match(compact[offset:])
         if match:
@@ -868,8 +878,8 @@ def _name_value(value: str) -> str | None:
     text = " ".join(text.split())
     if text.lower() in _PLACEHOLDERS or not _NAME_OK_RE.match(text) or _MARK_RE.search(text):
         return None
-    if _HIT_RE.search(_compact(text)[0]) or _LABEL_RE.search(text):
-        return None
+    if _HIT_RE.search(_compact(text)[0]) or _LABEL_RE.search(text) or _NOT_A_NAME_RE.search(text):
+        return None  # 「請求の場合」: the second line of a heading cell, not a person
     return text
 
 

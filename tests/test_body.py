@@ -169,15 +169,16 @@ def test_voluntary_agent_names_the_principal() -> None:
         ("娘の法定代理人として、娘の登録情報の利用停止をお願いします。", "minor_legal_rep"),
         ("私は父の成年後見人です。父の個人情報の開示を請求いたします。", "adult_guardian"),
         ("私は弁護士の田中と申します。依頼者の代理人として、保有個人データの開示を請求します。", "professional"),
-        ("母の代理で、母の個人情報の開示をお願いします。", "voluntary"),
+        ("母の代理で、母の個人情報の開示をお願いします。", None),  # authority not stated: agent_authority
         (
             "I am writing on behalf of my client, Mr. Ken Ito, to request disclosure of his personal data.",
             "professional",
         ),
-        ("I am acting on behalf of my mother and request deletion of her personal data.", "voluntary"),
+        ("I am acting on behalf of my mother and request deletion of her personal data.", None),
+        ("母から委任を受けて、母の個人情報の開示をお願いします。", "voluntary"),
     ],
 )
-def test_agent_types(body: str, agent_type: str) -> None:
+def test_agent_types(body: str, agent_type: str | None) -> None:
     facts = facts_from_body(body)
     assert facts.states_request
     assert facts.agent_present and facts.agent_type == agent_type

@@ -536,3 +536,16 @@ def test_stdlib_built_japanese_mail_round_trips() -> None:
     assert (msg.from_name, msg.subject) == ("山田 太郎", "保有個人データの開示請求 ①")
     assert msg.text == "開示を請求します。\n～以上～"
     assert msg.attachments[0].filename == "開示等請求書.pdf"
+
+
+def test_dmarc_result_reads_only_the_trusted_header() -> None:
+    from parsers.headers import dmarc_result
+
+    raw = (b"Authentication-Results: mx.ours.example; dmarc=fail header.from=x.example\r\n"
+           b"Authentication-Results: other.example; dmarc=pass\r\n"
+           b"From: a@x.example\r\nSubject: t\r\n\r\nbody\r\n")
+    msg = parse_message(raw)
+    assert dmarc_result(msg) == "fail"
+    assert dmarc_result(msg, ("other.example",)) == "pass"
+    assert dmarc_result(msg, ("unknown.example",)) is None
+    assert dmarc_result(parse_message(b"From: a@x.example\r\n\r\nbody\r\n")) is None

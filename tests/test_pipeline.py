@@ -295,3 +295,28 @@ def test_an_oversized_mail_is_quarantined_not_read(tmp_path: Path) -> None:
             assert q.step == "size" and "MADOGUCHI_MAX_MESSAGE_BYTES" in (q.reason or "")
     finally:
         small.close()
+
+
+AR_FAIL = "mx.example.jp; spf=fail smtp.mailfrom=example.com; dkim=none; dmarc=fail (p=REJECT) header.from=example.com"
+
+
+def test_a_dmarc_failure_flags_the_case_and_the_reply_stays_neutral(app: App) -> None:
+    deliver(app, factory.mail(sender="山田 太郎 <taro@example.com>", subject="開示請求", body="開示を請求します。",
+                              headers={"Authentication-Results": AR_FAIL}))
+    run_once(app)
+    [case] = cases(app)
+    assert "sender_unverified" in case["flags"]  # type: ignore[operator]
+    [reply] = outbox(app)
+    text = body_of(reply)
+    assert "1,000円" not in text and "山田" not in text and "住民票" not in text
+    assert list(reply.iter_attachments()) == []
+    assert [m["kind"] for m in case["messages"] if m["direction"] == "out"] == ["ack"]  # type: ignore[union-attr]
+
+
+def test_a_forged_authentication_results_below_ours_is_ignored(app: App) -> None:
+    raw = factory.mail(sender="taro@example.com", subject="開示請求", body="開示を請求します。",
+                       headers={"Authentication-Results": "mx.example.jp; dmarc=pass header.from=example.com"})
+    raw = raw.replace(b"\n\n", b"\nAuthentication-Results: evil.example; dmarc=fail\n\n", 1)
+    deliver(app, raw)
+    run_once(app)
+    assert "sender_unverified" not in cases(app)[0]["flags"]  # type: ignore[operator]
