@@ -345,13 +345,20 @@ def _title_score(rule: _Rule, text: _Prepared) -> tuple[float, bool]:
     short = len(text.full) < _SHORT_TEXT
     best = 0.0
     for title in rule.titles:
-        if _standing(title, head):
+        if _standing(title, head) or _alone_on_a_line(title, text.lines):
             return 4.0, True
         if short and _standing(title, text.lines):
             best = max(best, 3.0)
         elif re.search(title, text.full):
             best = max(best, 1.5)
     return best, False
+
+
+def _alone_on_a_line(title: str, lines: tuple[str, ...]) -> bool:
+    """A title that fills a line of its own heads a document, even below a letter's address
+    block (a lawyer's 「保有個人データ開示等請求書」 under the sender's letterhead)."""
+    pattern = re.compile(rf"[^\w]*(?:保有)?(?:個人情報|個人データ)?(?:の|に関する)?(?:{title})[^\w]*")
+    return any(pattern.fullmatch(line) for line in lines)
 
 
 @dataclass
