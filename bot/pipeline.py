@@ -56,14 +56,18 @@ class Result:
     sha256: str = ""
 
 
-def handle(app: App, incoming: Incoming) -> Result:
-    """Process one mailbox message end to end. Never raises for the message's content."""
+def handle(app: App, incoming: Incoming, *, mark_mailbox: bool = True) -> Result:
+    """Process one mailbox message end to end. Never raises for the message's content.
+
+    `mark_mailbox=False` is for replaying a stored message that is no longer in the mailbox.
+    """
+    mark = app.mailbox.mark if mark_mailbox else _no_mark
     digest = app.raw.put(incoming.raw)  # kept before anything reads it
     with app.session() as s:
         seen = casestore.inbound_by_sha(s, digest)
         if seen is not None:
             # Re-apply the first outcome's mark: an inquiry stays unread for staff after a restart.
-            app.mailbox.mark(incoming.key, MARKS.get(seen.outcome, "processed"))
+            mark(incoming.key, MARKS.get(seen.outcome, "processed"))
             return Result("duplicate", sha256=digest)
     step = "parse"
     try:
@@ -77,11 +81,15 @@ def handle(app: App, incoming: Incoming) -> Result:
         where = exc.step if isinstance(exc, StepError) else step
         _quarantine(app, incoming, digest, where, reason)
         log.warning("quarantined message sha256=%s step=%s reason=%s", digest[:16], where, reason)
-        app.mailbox.mark(incoming.key, "quarantined")
+        mark(incoming.key, "quarantined")
         return Result("quarantined", sha256=digest)
-    app.mailbox.mark(incoming.key, MARKS[result.outcome])
+    mark(incoming.key, MARKS[result.outcome])
     log.info("message sha256=%s outcome=%s case=%s", digest[:16], result.outcome, result.case_id or "-")
     return result
+
+
+def _no_mark(key: str, mark: Mark) -> None:
+    return None
 
 
 def _parse(raw: bytes) -> ParsedMessage:

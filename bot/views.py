@@ -136,17 +136,7 @@ def replay(app: App, sha_prefix: str) -> bool:
         digest, key = row.sha256, row.mailbox_key or row.sha256
         s.delete(row)
     raw = app.raw.get(digest)
-
-    class _NoMark:
-        def mark(self, key: str, mark: str) -> None:
-            return None
-
-    original = app._mailbox
-    app._mailbox = _NoMark()  # type: ignore[assignment]
-    try:
-        result = handle(app, Incoming(key=key, raw=raw))
-    finally:
-        app._mailbox = original
+    result = handle(app, Incoming(key=key, raw=raw), mark_mailbox=False)
     from bot.delivery import deliver_queued
 
     deliver_queued(app)

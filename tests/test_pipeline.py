@@ -320,3 +320,27 @@ def test_a_forged_authentication_results_below_ours_is_ignored(app: App) -> None
     deliver(app, raw)
     run_once(app)
     assert "sender_unverified" not in cases(app)[0]["flags"]  # type: ignore[operator]
+
+
+def test_a_quarantined_message_can_be_replayed_after_a_fix(app: App, monkeypatch: pytest.MonkeyPatch) -> None:
+    import bot.pipeline as pipeline
+    from bot.views import replay
+
+    real = pipeline._parse
+
+    def broken(raw: bytes):  # type: ignore[no-untyped-def]
+        raise RuntimeError("parser bug")
+
+    monkeypatch.setattr(pipeline, "_parse", broken)
+    deliver(app, complete_request())
+    assert run_once(app).count("quarantined") == 1
+    monkeypatch.setattr(pipeline, "_parse", real)  # the fix
+    with app.session() as s:
+        [q] = casestore.quarantined(s)
+        sha = q.sha256
+    assert replay(app, sha[:12])
+    with app.session() as s:
+        assert casestore.quarantined(s) == []
+    [case] = cases(app)
+    assert case["status"] == "awaiting_fee" and len(outbox(app)) == 1
+    assert not replay(app, sha[:12])  # nothing left to replay
