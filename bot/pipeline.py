@@ -115,7 +115,7 @@ def _sort_and_store(app: App, incoming: Incoming, digest: str, msg: ParsedMessag
         if case is not None:
             _apply_followup(app, s, case, incoming, digest, msg, readings, facts, now)
             return Result("followup", case.id, digest)
-        if not facts.states_request:
+        if not (facts.states_request or _has_form(readings)):
             _ledger(s, incoming, digest, msg, now, "inquiry", None)
             return Result("inquiry", sha256=digest)
         case = _open_case(app, s, incoming, digest, msg, readings, facts, now)
@@ -158,6 +158,11 @@ def _read_attachments(app: App, msg: ParsedMessage) -> list[AttachmentReading]:
                                               documents=(DocumentEvidence(kind="unknown", filename=name,
                                                                           unreadable=True),)))
     return readings
+
+
+def _has_form(readings: list[AttachmentReading]) -> bool:
+    """A request form attached opens a case even when no request type could be read on it."""
+    return any(r.form is not None or any(d.kind == "request_form" for d in r.documents) for r in readings)
 
 
 def _request_facts(msg: ParsedMessage, readings: list[AttachmentReading]) -> RequestFacts:

@@ -344,3 +344,13 @@ def test_a_quarantined_message_can_be_replayed_after_a_fix(app: App, monkeypatch
     [case] = cases(app)
     assert case["status"] == "awaiting_fee" and len(outbox(app)) == 1
     assert not replay(app, sha[:12])  # nothing left to replay
+
+
+def test_a_form_with_nothing_ticked_still_opens_a_case(app: App) -> None:
+    deliver(app, factory.mail(
+        sender="ito@example.com", subject="書類送付", body="よろしくお願いいたします。",
+        attachments=(("f.pdf", "application/pdf", factory.filled_form({"requester_name": "伊藤 一"}, [])),)))
+    run_once(app)
+    [case] = cases(app)
+    assert case["request_types"] == [] and "request_form" not in case["missing"]  # type: ignore[operator]
+    assert len(outbox(app)) == 1
