@@ -123,11 +123,20 @@ def make_mailbox(settings: Settings) -> Mailbox:
         return MaildirMailbox(Path(url.removeprefix("maildir:")), inquiry_flags=flags)
     if urlsplit(url).scheme in ("imap", "imaps"):
         from bot.imap_mailbox import ImapMailbox, MailboxError
+        from bot.oauth import provider_from_settings
 
-        if not settings.mailbox_password:
-            raise SettingsError("MADOGUCHI_MAILBOX_PASSWORD: needed for an imap:// or imaps:// mailbox")
+        tokens = provider_from_settings(
+            settings.mailbox_oauth_token_command, settings.mailbox_oauth_token_url, settings.mailbox_oauth_client_id,
+            settings.mailbox_oauth_client_secret, settings.mailbox_oauth_scope, cwd=settings.base_dir)
+        if tokens is None and not settings.mailbox_password:
+            raise SettingsError("MADOGUCHI_MAILBOX_PASSWORD: needed for an imap:// or imaps:// mailbox (or OAuth: "
+                                "MADOGUCHI_MAILBOX_OAUTH_TOKEN_COMMAND or MADOGUCHI_MAILBOX_OAUTH_TOKEN_URL)")
+        if tokens is not None and settings.mailbox_password:
+            raise SettingsError("MADOGUCHI_MAILBOX_PASSWORD: not used with OAuth (MADOGUCHI_MAILBOX_OAUTH_…); "
+                                "set one of them")
         try:
-            return ImapMailbox.from_url(url, settings.mailbox_password, ca_file=settings.mailbox_ca_file,
+            return ImapMailbox.from_url(url, settings.mailbox_password, token_provider=tokens,
+                                        ca_file=settings.mailbox_ca_file,
                                         inquiry_seen=settings.inquiry_handling == "mark_seen")
         except MailboxError as exc:
             raise SettingsError(f"MADOGUCHI_MAILBOX_URL: {exc}") from exc
@@ -142,10 +151,26 @@ def make_outbox(settings: Settings) -> Outbox:
         from bot.smtp_outbox import SmtpOutbox
 
         password = settings.outbox_password
-        if urlsplit(url).username and not password:
-            raise SettingsError("MADOGUCHI_OUTBOX_PASSWORD: needed when MADOGUCHI_OUTBOX_URL names a user")
+        tokens = None
+        if settings.outbox_auth == "xoauth2":  # the mailbox's token source; its own provider and cache
+            from bot.oauth import provider_from_settings
+
+            tokens = provider_from_settings(
+                settings.mailbox_oauth_token_command, settings.mailbox_oauth_token_url,
+                settings.mailbox_oauth_client_id, settings.mailbox_oauth_client_secret, settings.mailbox_oauth_scope,
+                cwd=settings.base_dir)
+            if tokens is None:
+                raise SettingsError("MADOGUCHI_OUTBOX_AUTH: xoauth2 needs MADOGUCHI_MAILBOX_OAUTH_TOKEN_COMMAND or "
+                                    "MADOGUCHI_MAILBOX_OAUTH_TOKEN_URL (the mailbox's token source serves SMTP too)")
+            if not urlsplit(url).username:
+                raise SettingsError("MADOGUCHI_OUTBOX_URL: xoauth2 needs the user in the URL (smtp://user@host:587)")
+            if password:
+                raise SettingsError("MADOGUCHI_OUTBOX_PASSWORD: not used with MADOGUCHI_OUTBOX_AUTH=xoauth2")
+        elif urlsplit(url).username and not password:
+            raise SettingsError("MADOGUCHI_OUTBOX_PASSWORD: needed when MADOGUCHI_OUTBOX_URL names a user "
+                                "(or MADOGUCHI_OUTBOX_AUTH=xoauth2)")
         try:
-            return SmtpOutbox.from_url(url, password=password, ca_file=settings.outbox_ca_file)
+            return SmtpOutbox.from_url(url, password=password, ca_file=settings.outbox_ca_file, token_provider=tokens)
         except ValueError as exc:
             raise SettingsError(f"MADOGUCHI_OUTBOX_URL: {exc}") from exc
     raise SettingsError(f"MADOGUCHI_OUTBOX_URL: {urlsplit(url).scheme}:// outboxes are not supported yet")

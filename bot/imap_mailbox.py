@@ -16,8 +16,10 @@ After a restart those unread inquiries are yielded once more; the pipeline's led
 recognises the same bytes as a duplicate, so no case and no reply come of it. (A stored
 (folder, UIDVALIDITY, last UID) row would spare even that one re-read; there is none yet.)
 
-The connection is made in one method, `_connect`: the seam for tests and for other
-authentication (XOAUTH2) later.
+The connection is made in one method, `_connect`: the seam for tests. It logs in with the
+password, or — for Microsoft 365 and Google Workspace, where passwords are refused — with an
+OAuth 2.0 access token by SASL XOAUTH2, asking the token provider (bot/oauth.py) on every
+(re)connect so that an expired token is never reused; a refused token is forgotten.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginEr
 from imapclient.imapclient import DELETED, FLAGGED, SEEN
 
 from bot.mailbox import Incoming, Mark
+from bot.oauth import OAuthError, TokenProvider
 
 log = logging.getLogger("madoguchi.imap")
 
@@ -96,15 +99,22 @@ class _FolderState:
 class ImapMailbox:
     """The Mailbox protocol over IMAP; the module docstring gives the rules it keeps."""
 
-    def __init__(self, target: ImapTarget, password: str, *, ca_file: Path | None = None,
+    def __init__(self, target: ImapTarget, password: str | None, *, token_provider: TokenProvider | None = None,
+                 ca_file: Path | None = None,
                  allow_plaintext: bool = False, inquiry_seen: bool = False,
                  processed_folder: str | None = None, quarantine_folder: str | None = None,
                  ignore_capabilities: Iterable[str] = (), batch_uids: int = BATCH_UIDS,
                  batch_bytes: int = BATCH_BYTES, timeout: float = 60.0, connect_attempts: int = 3,
                  retry_delay: float = 1.0, idle_renew_seconds: float = IDLE_RENEW_SECONDS) -> None:
-        """`ignore_capabilities` treats advertised ones (e.g. MOVE, IDLE) as absent, for broken servers."""
+        """`ignore_capabilities` treats advertised ones (e.g. MOVE, IDLE) as absent, for broken servers.
+
+        With a `token_provider` the login is XOAUTH2 and `password` is not used.
+        """
+        if token_provider is None and not password:
+            raise MailboxError("neither a password nor an OAuth token provider is configured")
         self.target = target
         self._password = password
+        self._tokens = token_provider
         self._ca_file = ca_file
         self._allow_plaintext = allow_plaintext
         self._flags = {**FLAGS, "inquiry": [SEEN] if inquiry_seen else []}
@@ -120,7 +130,7 @@ class ImapMailbox:
         self._state: _FolderState | None = None
 
     @classmethod
-    def from_url(cls, url: str, password: str, **options: Any) -> ImapMailbox:
+    def from_url(cls, url: str, password: str | None, **options: Any) -> ImapMailbox:
         return cls(ImapTarget.from_url(url), password, **options)
 
     # --- the connection -------------------------------------------------------------------
@@ -134,16 +144,29 @@ class ImapMailbox:
     def _connect(self) -> Any:
         """Open, secure and log in one connection: the only place that dials the server."""
         t = self.target
+        token = self._token()  # before dialling: no half-open connection when there is no token
         client = IMAPClient(t.host, port=t.port, ssl=t.implicit_tls, ssl_context=self._tls_context(),
                             timeout=self._timeout)
         try:
             if not t.implicit_tls:
                 self._starttls(client)
-            client.login(t.user, self._password)
+            if token is not None:
+                client.oauth2_login(t.user, token)
+            else:
+                client.login(t.user, self._password)
         except BaseException:
             _shutdown(client)
             raise
         return client
+
+    def _token(self) -> str | None:
+        """A valid access token when logging in by XOAUTH2 (None: password login)."""
+        if self._tokens is None:
+            return None
+        try:
+            return self._tokens.token()
+        except OAuthError as exc:
+            raise MailboxError(f"{self.target}: no OAuth access token: {exc}") from exc
 
     def _starttls(self, client: Any) -> None:
         if client.has_capability("STARTTLS"):
@@ -166,7 +189,11 @@ class ImapMailbox:
                 raise MailboxSecurityError(
                     f"{self.target}: the server's certificate is not trusted ({exc.verify_message})") from exc
             except LoginError as exc:
-                raise MailboxError(f"{self.target}: login refused") from exc
+                if self._tokens is None:
+                    raise MailboxError(f"{self.target}: login refused") from exc
+                self._tokens.invalidate()  # revoked or stale: the next connection fetches a new one
+                raise MailboxError(f"{self.target}: XOAUTH2 login refused (check the app's mailbox permission "
+                                   "and that the token is for this user and for IMAP)") from exc
             except IMAP_ERRORS as exc:
                 last: BaseException = exc
             log.warning("%s: connection attempt %d/%d failed (%s)", self.target, attempt, attempts,

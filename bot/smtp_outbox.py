@@ -3,7 +3,9 @@
 smtp://[user@]host:port uses STARTTLS when the server offers it (and insists on it when a
 password is configured, or when `require_tls` is set); smtps://[user@]host:port speaks TLS
 from the first byte. Certificates are always verified, against the configured CA file when
-there is one.
+there is one. The login is the password, or — for Microsoft 365 and Google Workspace — an
+OAuth 2.0 access token by SASL XOAUTH2 (aiosmtplib's `auth_xoauth2`), taken from the token
+provider (bot/oauth.py) for each message.
 
 The delivery loop needs one decision from us: can a retry help? A 5xx answer to this
 message (sender, recipient or data refused) is permanent. A 4xx, a timeout, a refused or
@@ -32,6 +34,7 @@ from aiosmtplib import (
     SMTPResponseException,
 )
 
+from bot.oauth import OAuthError, TokenProvider
 from bot.outbox import DeliveryError, PermanentDeliveryError, TemporaryDeliveryError
 
 log = logging.getLogger("madoguchi.smtp")
@@ -64,28 +67,36 @@ class SmtpOutbox:
     """The Outbox protocol over SMTP: one short connection per message (simple and correct first)."""
 
     def __init__(self, target: SmtpTarget, *, password: str | None = None, ca_file: Path | None = None,
-                 require_tls: bool = False, timeout: float = 60.0) -> None:
-        if target.user and password is None:
-            raise ValueError("an SMTP user needs a password")
+                 require_tls: bool = False, timeout: float = 60.0,
+                 token_provider: TokenProvider | None = None) -> None:
+        if target.user and password is None and token_provider is None:
+            raise ValueError("an SMTP user needs a password or an OAuth token provider")
+        if token_provider is not None and not target.user:
+            raise ValueError("XOAUTH2 needs the user in the URL (smtp://user@host:587)")
         self.target = target
         self._password = password
+        self._tokens = token_provider
         self._ca_file = ca_file
         self._require_tls = require_tls or target.user is not None
         self._timeout = timeout
 
     @classmethod
     def from_url(cls, url: str, *, password: str | None = None, ca_file: Path | None = None,
-                 require_tls: bool = False, timeout: float = 60.0) -> SmtpOutbox:
+                 require_tls: bool = False, timeout: float = 60.0,
+                 token_provider: TokenProvider | None = None) -> SmtpOutbox:
         return cls(SmtpTarget.from_url(url), password=password, ca_file=ca_file, require_tls=require_tls,
-                   timeout=timeout)
+                   timeout=timeout, token_provider=token_provider)
 
     def deliver(self, raw: bytes, message_id: str, sender: str, recipients: list[str]) -> None:
         """Hand one message to the server; raise Temporary/PermanentDeliveryError on failure."""
+        token = self._token()
         try:
-            asyncio.run(self._send(raw, sender, recipients))
+            asyncio.run(self._send(raw, sender, recipients, token))
         except DeliveryError:
             raise
         except (SMTPException, OSError, TimeoutError) as exc:
+            if isinstance(exc, SMTPAuthenticationError) and self._tokens is not None:
+                self._tokens.invalidate()  # refused: the next attempt fetches a new token
             error = classify(exc)
             log.warning("%s: delivery failed (%s, permanent=%s)", self.target, type(exc).__name__,
                         error.permanent)
@@ -97,13 +108,25 @@ class SmtpOutbox:
         ctx.minimum_version = ssl.TLSVersion.TLSv1_2
         return ctx
 
-    async def _send(self, raw: bytes, sender: str, recipients: list[str]) -> None:
+    def _token(self) -> str | None:
+        """The access token for XOAUTH2 (None: password login); a failure is temporary, like a failed login."""
+        if self._tokens is None:
+            return None
+        try:
+            return self._tokens.token()
+        except OAuthError as exc:
+            log.warning("%s: no OAuth access token (%s)", self.target, exc)
+            raise TemporaryDeliveryError(f"no OAuth access token: {exc}") from exc
+
+    async def _send(self, raw: bytes, sender: str, recipients: list[str], token: str | None = None) -> None:
         t = self.target
         client = aiosmtplib.SMTP(hostname=t.host, port=t.port, use_tls=t.implicit_tls, start_tls=False,
                                  tls_context=self._tls_context(), validate_certs=True, timeout=self._timeout)
         async with client:
             await self._secure(client)
-            if t.user is not None and self._password is not None:
+            if t.user is not None and token is not None:
+                await self._xoauth2(client, t.user, token)
+            elif t.user is not None and self._password is not None:
                 await client.login(t.user, self._password)
             refused, _ = await client.sendmail(sender, recipients, raw)
         if refused:  # some recipients took it: a retry would send it to them twice
@@ -120,8 +143,22 @@ class SmtpOutbox:
             raise TemporaryDeliveryError(
                 f"{self.target} does not offer STARTTLS: refusing to send the password or the mail in clear text")
 
+    async def _xoauth2(self, client: aiosmtplib.SMTP, user: str, token: str) -> None:
+        auth = getattr(client, "auth_xoauth2", None)  # aiosmtplib 5 has it; older ones do not
+        if auth is None:
+            raise TemporaryDeliveryError("this aiosmtplib has no XOAUTH2 (auth_xoauth2): upgrade aiosmtplib")
+        await client.ehlo()  # after STARTTLS the server's capabilities are asked again (RFC 3207)
+        if not client.supports_extension("auth") or "xoauth2" not in _auth_mechanisms(client):
+            log.warning("%s: the server does not advertise AUTH XOAUTH2; trying it anyway", self.target)
+        await auth(user, token)
+
     def close(self) -> None:
         return None
+
+
+def _auth_mechanisms(client: aiosmtplib.SMTP) -> set[str]:
+    """The SASL mechanisms named in the server's EHLO AUTH line, lower case."""
+    return {m.lower() for m in client.esmtp_extensions.get("auth", "").split()}
 
 
 def classify(exc: BaseException) -> DeliveryError:

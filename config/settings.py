@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shlex
+import shutil
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,9 +42,18 @@ DEFAULTS: dict[str, str] = {
     "delivery_retry_hours": "48",
     "trusted_authserv_ids": "",
     "max_message_bytes": str(25 * 1024 * 1024),
+    "mailbox_oauth_token_command": "",
+    "mailbox_oauth_token_url": "",
+    "mailbox_oauth_client_id": "",
+    "mailbox_oauth_client_secret": "",
+    "mailbox_oauth_client_secret_file": "",
+    "mailbox_oauth_scope": "",
+    "outbox_auth": "password",
 }
 
 INQUIRY_HANDLING = ("leave_unread", "mark_seen")
+OUTBOX_AUTH = ("password", "xoauth2")
+LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
 
 
 class SettingsError(ValueError):
@@ -71,6 +82,13 @@ class Settings:
     delivery_retry_hours: int
     trusted_authserv_ids: tuple[str, ...]
     max_message_bytes: int
+    # XOAUTH2 (docs/mail-servers.md): a token command, or the client-credentials grant.
+    mailbox_oauth_token_command: str | None = None
+    mailbox_oauth_token_url: str | None = None
+    mailbox_oauth_client_id: str | None = None
+    mailbox_oauth_client_secret: str | None = field(default=None, repr=False)
+    mailbox_oauth_scope: str | None = None
+    outbox_auth: str = "password"
     base_dir: Path = field(default_factory=Path.cwd)
     source: str = "defaults"
 
@@ -141,9 +159,65 @@ def _validate(raw: dict[str, tuple[str, Path]], source: str) -> Settings:
         delivery_retry_hours=_positive_int("MADOGUCHI_DELIVERY_RETRY_HOURS", val("delivery_retry_hours")),
         trusted_authserv_ids=tuple(a.strip() for a in val("trusted_authserv_ids").split(",") if a.strip()),
         max_message_bytes=_positive_int("MADOGUCHI_MAX_MESSAGE_BYTES", val("max_message_bytes")),
+        **_mailbox_oauth(val, base),
+        outbox_auth=_choice("MADOGUCHI_OUTBOX_AUTH", val("outbox_auth"), OUTBOX_AUTH),
         base_dir=Path.cwd(),
         source=source,
     )
+
+
+def _mailbox_oauth(val: Callable[[str], str], base: Callable[[str], Path]) -> dict[str, str | None]:
+    """The OAuth token source: a command, or the client-credentials grant, complete and not both."""
+    command = _token_command(val("mailbox_oauth_token_command"), base("mailbox_oauth_token_command"))
+    url = val("mailbox_oauth_token_url")
+    grant = {"MADOGUCHI_MAILBOX_OAUTH_CLIENT_ID": val("mailbox_oauth_client_id"),
+             "MADOGUCHI_MAILBOX_OAUTH_CLIENT_SECRET": _password(
+                 val("mailbox_oauth_client_secret"), val("mailbox_oauth_client_secret_file"),
+                 base("mailbox_oauth_client_secret_file"), "MADOGUCHI_MAILBOX_OAUTH_CLIENT_SECRET_FILE") or "",
+             "MADOGUCHI_MAILBOX_OAUTH_SCOPE": val("mailbox_oauth_scope")}
+    if command and url:
+        raise SettingsError("MADOGUCHI_MAILBOX_OAUTH_TOKEN_COMMAND: set either it or "
+                            "MADOGUCHI_MAILBOX_OAUTH_TOKEN_URL, not both")
+    if url:
+        parts = urlsplit(url)
+        if not parts.hostname or not (parts.scheme == "https"
+                                      or (parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS)):
+            raise SettingsError(f"MADOGUCHI_MAILBOX_OAUTH_TOKEN_URL: {url!r} is not an https:// URL")
+        missing = [name for name, value in grant.items() if not value]
+        if missing:
+            raise SettingsError(f"{missing[0]}: needed with MADOGUCHI_MAILBOX_OAUTH_TOKEN_URL"
+                                + (" (the secret, or …_CLIENT_SECRET_FILE)" if "SECRET" in missing[0] else ""))
+    else:
+        given = [name for name, value in grant.items() if value]
+        if given:
+            raise SettingsError(f"{given[0]}: only used with MADOGUCHI_MAILBOX_OAUTH_TOKEN_URL, which is not set")
+    return {"mailbox_oauth_token_command": command or None,
+            "mailbox_oauth_token_url": url or None,
+            "mailbox_oauth_client_id": grant["MADOGUCHI_MAILBOX_OAUTH_CLIENT_ID"] or None,
+            "mailbox_oauth_client_secret": grant["MADOGUCHI_MAILBOX_OAUTH_CLIENT_SECRET"] or None,
+            "mailbox_oauth_scope": grant["MADOGUCHI_MAILBOX_OAUTH_SCOPE"] or None}
+
+
+def _token_command(command: str, base: Path) -> str:
+    """Split like a shell would (no shell runs it); a relative program path resolves like other paths."""
+    if not command:
+        return ""
+    name = "MADOGUCHI_MAILBOX_OAUTH_TOKEN_COMMAND"
+    try:
+        argv = shlex.split(command)
+    except ValueError as exc:
+        raise SettingsError(f"{name}: cannot be split into words ({exc})") from exc
+    if not argv:
+        return ""
+    program = argv[0]
+    if "/" in program:
+        path = _resolve(program, base)
+        if not path.is_file():
+            raise SettingsError(f"{name}: no program at {path}")
+        argv[0] = str(path)
+    elif shutil.which(program) is None:
+        raise SettingsError(f"{name}: {program!r} is not found on PATH")
+    return shlex.join(argv)
 
 
 def _resolve(p: str, base: Path) -> Path:
