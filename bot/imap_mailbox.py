@@ -358,7 +358,10 @@ class ImapMailbox:
                 return self._idle(timeout)
             time.sleep(timeout)
             return bool(self._candidates(self._session(1)))
-        except LINE_ERRORS as exc:
+        except IMAP_ERRORS as exc:
+            # Any failure while waiting — also a ProtocolError from imapclient's IDLE reader,
+            # which can lose half of a line split across TLS records (imapclient #519) —
+            # leaves the conversation in an unknown state: drop it and fetch afresh.
             log.warning("%s: connection lost while waiting (%s)", self.target, type(exc).__name__)
             self._drop()
             return False

@@ -102,11 +102,10 @@ def _intake_loop(app: App, stop: threading.Event) -> None:
     while not stop.is_set():
         try:
             run_once(app, stop)
+            _wait_for_mail(app, stop)
         except Exception as exc:  # noqa: BLE001 - a lost connection must not end the service
             log.warning("pass failed (%s); retrying after a pause", type(exc).__name__)
             stop.wait(min(app.settings.poll_seconds, 30))
-            continue
-        _wait_for_mail(app, stop)
 
 
 def _wait_for_mail(app: App, stop: threading.Event) -> None:

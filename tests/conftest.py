@@ -114,3 +114,46 @@ def _missing(reason: str) -> None:
     if os.environ.get("CI"):
         pytest.fail(f"CI must run this test: {reason}")
     pytest.skip(reason)
+
+
+# --- pymap: the second IMAP implementation (tests/imap_second_server.py) -------------------
+# (imported here rather than at the top, so that this section stays one addition at the end)
+
+from tests.imap_second_server import NO_PYMAP, Pymap, pymap_installed  # noqa: E402
+
+
+def _start_pymap(cert: ThrowawayCert | None) -> Iterator[Pymap]:
+    if not pymap_installed():
+        _missing(NO_PYMAP)
+    root = new_tempdir("madoguchi-pymap-")
+    server = Pymap(root, cert)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def pymap_server(mail_cert: ThrowawayCert) -> Iterator[Pymap]:
+    """One pymap for the session (STARTTLS with the throwaway certificate); a folder per test."""
+    yield from _start_pymap(mail_cert)
+
+
+@pytest.fixture
+def lone_pymap(mail_cert: ThrowawayCert) -> Iterator[Pymap]:
+    """A pymap of its own, for tests that restart it (a restart empties its folders)."""
+    yield from _start_pymap(mail_cert)
+
+
+@pytest.fixture(scope="session")
+def plain_pymap() -> Iterator[Pymap]:
+    """A pymap without TLS: it offers no STARTTLS."""
+    yield from _start_pymap(None)
+
+
+@pytest.fixture
+def pymap_folder(pymap_server: Pymap, request: pytest.FixtureRequest) -> str:
+    """A fresh, empty folder on the session's pymap, named after the test."""
+    return pymap_server.fresh_folder("T-" + re.sub(r"[^A-Za-z0-9]+", "-", request.node.name)[:60])
