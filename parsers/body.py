@@ -599,7 +599,7 @@ def _trailing_name(chunk: str) -> str | None:
 
 def _sender_name(main: str, signature: str) -> str | None:
     """The writer's name: 「…と申します」 / "My name is …", completed from the signature."""
-    compact = compact_spaces(main)
+    compact = "\n".join(compact_spaces(line) for line in main.split("\n"))  # a name never spans lines
     said = [_trailing_name(m.group(1)) for m in re.finditer(r"([^。\n]{1,40}?)と申します", compact)]
     said += [
         _trailing_name(m.group(1))

@@ -253,3 +253,8 @@ def test_sample_bodies() -> None:
         facts = facts_from_body(str(message["body"]), str(message.get("subject") or ""))
         assert facts.request_types == frozenset(SAMPLE_TYPES[scenario]), scenario
     assert seen == set(SAMPLE_TYPES)
+
+
+def test_the_salutation_line_is_not_part_of_the_name() -> None:
+    body = "株式会社クロス・プロップワークス\n個人情報苦情及び相談窓口 御中\n\n斎藤大輔と申します。\n私の個人情報の開示を請求します。\n"
+    assert facts_from_body(body).requester_name == "斎藤大輔"
