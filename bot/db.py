@@ -187,10 +187,19 @@ def make_engine(url: str) -> Engine:
     engine = create_engine(url, future=True)
     if url.startswith("sqlite"):
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
     return engine
 
 
+def _sqlite_begin(conn: Any) -> None:
+    """Real transactions on SQLite, DDL included (so a kill mid-migration leaves nothing half
+    made), taking the write lock at the start so that busy_timeout, not an error, settles
+    a race with another writer."""
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    dbapi_conn.isolation_level = None  # the driver's own implicit BEGINs off; _sqlite_begin decides
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=30000")

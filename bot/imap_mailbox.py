@@ -263,6 +263,9 @@ class ImapMailbox:
         try:
             uids = self._candidates(state)
             for batch in batches(uids, self._sizes(uids), *self._batch):
+                if self._client is None:  # a mark lost the line meanwhile: the rest next pass
+                    log.warning("%s: connection lost while marking; the rest follows next pass", self.target)
+                    return
                 yield from self._fetch_batch(state, batch)
         except LINE_ERRORS as exc:
             log.warning("%s: connection lost while reading (%s); the rest follows next pass", self.target,
