@@ -137,7 +137,9 @@ def make_mailbox(settings: Settings) -> Mailbox:
         try:
             return ImapMailbox.from_url(url, settings.mailbox_password, token_provider=tokens,
                                         ca_file=settings.mailbox_ca_file,
-                                        inquiry_seen=settings.inquiry_handling == "mark_seen")
+                                        inquiry_seen=settings.inquiry_handling == "mark_seen",
+                                        processed_folder=settings.mailbox_processed_folder,
+                                        quarantine_folder=settings.mailbox_quarantine_folder)
         except MailboxError as exc:
             raise SettingsError(f"MADOGUCHI_MAILBOX_URL: {exc}") from exc
     raise SettingsError(f"MADOGUCHI_MAILBOX_URL: {urlsplit(url).scheme}:// mailboxes are not supported yet")

@@ -41,6 +41,8 @@ DEFAULTS: dict[str, str] = {
     "poll_seconds": "60",
     "delivery_retry_hours": "48",
     "trusted_authserv_ids": "",
+    "mailbox_processed_folder": "",
+    "mailbox_quarantine_folder": "",
     "max_message_bytes": str(25 * 1024 * 1024),
     "mailbox_oauth_token_command": "",
     "mailbox_oauth_token_url": "",
@@ -82,6 +84,8 @@ class Settings:
     delivery_retry_hours: int
     trusted_authserv_ids: tuple[str, ...]
     max_message_bytes: int
+    mailbox_processed_folder: str | None = None
+    mailbox_quarantine_folder: str | None = None
     # XOAUTH2 (docs/mail-servers.md): a token command, or the client-credentials grant.
     mailbox_oauth_token_command: str | None = None
     mailbox_oauth_token_url: str | None = None
@@ -158,6 +162,8 @@ def _validate(raw: dict[str, tuple[str, Path]], source: str) -> Settings:
         poll_seconds=_positive_int("MADOGUCHI_POLL_SECONDS", val("poll_seconds")),
         delivery_retry_hours=_positive_int("MADOGUCHI_DELIVERY_RETRY_HOURS", val("delivery_retry_hours")),
         trusted_authserv_ids=tuple(a.strip() for a in val("trusted_authserv_ids").split(",") if a.strip()),
+        mailbox_processed_folder=val("mailbox_processed_folder") or None,
+        mailbox_quarantine_folder=val("mailbox_quarantine_folder") or None,
         max_message_bytes=_positive_int("MADOGUCHI_MAX_MESSAGE_BYTES", val("max_message_bytes")),
         **_mailbox_oauth(val, base),
         outbox_auth=_choice("MADOGUCHI_OUTBOX_AUTH", val("outbox_auth"), OUTBOX_AUTH),
