@@ -15,17 +15,15 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
-import socket
 import ssl
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from imapclient import IMAPClient
 
-from tests.servers import LOOPBACK, ThrowawayCert, free_port
+from tests.servers import LOOPBACK, ThrowawayCert, free_port, stop_process, wait_for_imap_greeting
 
 NO_PYMAP = "pymap is not installed in the venv: .venv/bin/pip install 'pymap>=0.36' (a dev dependency)"
 #: pymap's optional services (admin: gRPC, managesieve, swim): never wanted here, and each would take a port.
@@ -79,30 +77,11 @@ class Pymap:
         self._wait_ready(timeout)
 
     def _wait_ready(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._proc is not None and self._proc.poll() is not None:
-                raise RuntimeError(f"pymap exited with {self._proc.returncode}:\n{self.log_tail()}")
-            try:
-                with socket.create_connection((LOOPBACK, self.port), timeout=1) as s:
-                    s.settimeout(3)
-                    if s.recv(64).startswith(b"* OK"):
-                        return
-            except OSError:
-                time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"pymap did not answer within {timeout} s:\n{self.log_tail()}")
+        wait_for_imap_greeting("pymap", self._proc, self.port, timeout, self.log_tail, self.stop)
 
     def stop(self) -> None:
         proc, self._proc = self._proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
+        stop_process(proc)
 
     def restart(self) -> None:
         """Stop and start on the same port: every connection drops, every folder starts afresh."""

@@ -19,6 +19,7 @@ import ssl
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -220,30 +221,11 @@ class Dovecot:
         self._wait_ready(timeout)
 
     def _wait_ready(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._proc is not None and self._proc.poll() is not None:
-                raise RuntimeError(f"dovecot exited with {self._proc.returncode}:\n{self.log_tail()}")
-            try:
-                with socket.create_connection((LOOPBACK, self.imap_port), timeout=1) as s:
-                    s.settimeout(3)
-                    if s.recv(64).startswith(b"* OK"):
-                        return
-            except OSError:
-                time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"dovecot did not answer within {timeout} s:\n{self.log_tail()}")
+        wait_for_imap_greeting("dovecot", self._proc, self.imap_port, timeout, self.log_tail, self.stop)
 
     def stop(self) -> None:
         proc, self._proc = self._proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
+        stop_process(proc)
 
     def log_tail(self, lines: int = 30) -> str:
         text = ""
@@ -347,3 +329,32 @@ class SmtpServer:
 def new_tempdir(prefix: str) -> Path:
     """A temporary folder outside pytest's 0700 tree (Dovecot's own users must read it)."""
     return Path(tempfile.mkdtemp(prefix=prefix))
+
+
+def wait_for_imap_greeting(name: str, proc: subprocess.Popen[bytes] | None, port: int, timeout: float,
+                           log_tail: Callable[[], str], stop: Callable[[], None]) -> None:
+    """Until the server says `* OK` on its port; a server that died or stays silent fails loudly."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"{name} exited with {proc.returncode}:\n{log_tail()}")
+        try:
+            with socket.create_connection((LOOPBACK, port), timeout=1) as s:
+                s.settimeout(3)
+                if s.recv(64).startswith(b"* OK"):
+                    return
+        except OSError:
+            time.sleep(0.1)
+    stop()
+    raise RuntimeError(f"{name} did not answer within {timeout} s:\n{log_tail()}")
+
+
+def stop_process(proc: subprocess.Popen[bytes] | None) -> None:
+    if proc is None or proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=5)
