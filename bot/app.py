@@ -11,7 +11,6 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy.engine import Engine
@@ -26,6 +25,8 @@ from bot.outbox import DirOutbox, Outbox
 from bot.rawstore import BlobStore
 from config.policy import Policy, load_policy
 from config.settings import Settings, SettingsError
+from parsers.attachments import ReadLimits
+from parsers.ocr import OcrEngine
 
 
 @dataclass
@@ -38,8 +39,8 @@ class App:
     raw: BlobStore
     documents: BlobStore
     actor: str
-    ocr: Any = None
-    read_limits: Any = None
+    ocr: OcrEngine | None = None  # None: the reader starts Tesseract itself, on the first scan
+    read_limits: ReadLimits = field(default_factory=ReadLimits)
     _mailbox: Mailbox | None = field(default=None, repr=False)
     _outbox: Outbox | None = field(default=None, repr=False)
 
@@ -78,8 +79,6 @@ def build_app(settings: Settings, *, actor: str | None = None) -> App:
         raw=BlobStore(settings.data_dir / "raw", cipher),
         documents=BlobStore(settings.data_dir / "documents", cipher),
         actor=actor or settings.staff_name or _os_user(),
-        ocr=_make_ocr(),
-        read_limits=_read_limits(),
     )
 
 
@@ -99,21 +98,6 @@ def _os_user() -> str:
     except (KeyError, OSError):
         return "staff"
 
-
-def _make_ocr() -> Any:
-    try:
-        from parsers.ocr import TesseractOcr, ocr_available
-    except ImportError:
-        return None
-    return TesseractOcr() if ocr_available() else None
-
-
-def _read_limits() -> Any:
-    try:
-        from parsers.attachments import ReadLimits
-    except ImportError:
-        return None
-    return ReadLimits()
 
 
 def make_mailbox(settings: Settings) -> Mailbox:

@@ -55,15 +55,17 @@ def _deliver_due(app: App) -> DeliveryReport:
             .order_by(OutboundMessage.id)
         ))
     for out_id in ids:
-        counts[_deliver_one(app, out_id)] += 1
+        outcome = _deliver_one(app, out_id)
+        if outcome is not None:
+            counts[outcome] += 1
     return DeliveryReport(**counts)
 
 
-def _deliver_one(app: App, out_id: int) -> str:
+def _deliver_one(app: App, out_id: int) -> str | None:
     with app.session() as s, s.begin():
         out = s.get(OutboundMessage, out_id)
         if out is None or out.status != "queued":
-            return "sent"
+            return None  # handled meanwhile by another delivery run
         now = app.clock.now()
         out.attempts += 1
         try:

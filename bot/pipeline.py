@@ -145,19 +145,10 @@ def _thread_case(s: Session, msg: ParsedMessage) -> Case | None:
 
 
 def _read_attachments(app: App, msg: ParsedMessage) -> list[AttachmentReading]:
+    """One reading per attachment, in order; the reader never raises (a bad file is unreadable)."""
     from parsers.attachments import read_attachment
 
-    readings = []
-    for att in msg.attachments:
-        try:
-            readings.append(read_attachment(att, ocr=app.ocr, limits=app.read_limits))
-        except Exception as exc:  # noqa: BLE001 - a reader bug must not lose the mail
-            log.warning("attachment reader failed: %s", type(exc).__name__)
-            name = att.filename or "(no name)"
-            readings.append(AttachmentReading(filename=name, unreadable_reason=type(exc).__name__,
-                                              documents=(DocumentEvidence(kind="unknown", filename=name,
-                                                                          unreadable=True),)))
-    return readings
+    return [read_attachment(att, ocr=app.ocr, limits=app.read_limits) for att in msg.attachments]
 
 
 def _has_form(readings: list[AttachmentReading]) -> bool:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from bot import casestore
 from bot.db import Case, InboundMessage, OutboundMessage
+from bot.models import REQUEST_TYPES
 from config.policy import Policy
 from replies.render import Envelope, OutgoingAttachment, build_message, render
 
@@ -77,8 +78,6 @@ def _addressee(case: Case) -> str:
 
 
 def _ordered_types(types: list[str]) -> list[str]:
-    from bot.models import REQUEST_TYPES
-
     return [t for t in REQUEST_TYPES if t in types]
 
 
