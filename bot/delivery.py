@@ -3,16 +3,26 @@
 Temporary failures (4xx, timeouts, a server that is down) are retried with a growing
 pause until `delivery_retry_hours` after the reply was queued; permanent failures (5xx)
 and replies that ran out of time are marked failed, shown by `cases show` and the digest.
-One lock serialises delivery in a process, so the scheduler's retry job and a pass
-cannot hand the same reply to the server twice.
+Delivery is exclusive per deployment: a thread lock within the process, and a lock file
+(data_dir/delivery.lock, released by the OS if the process dies) across processes, so the
+scheduler's job, a pass and a `run --once` started by hand never hand the same reply to the
+server twice. Because of that lock, no database transaction is held while the server is
+talking: a slow relay must not block intake and staff commands (SQLite has one writer). The
+reply's record is read, the server takes it, and a short transaction marks it sent at once;
+a crash between the server's 250 and that commit re-sends the same bytes next time.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import fcntl
 import logging
+import os
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -40,8 +50,26 @@ def retry_pause(attempts: int) -> dt.timedelta:
 
 
 def deliver_queued(app: App) -> DeliveryReport:
-    with _LOCK:
+    with _LOCK, _delivery_lock(app.settings.data_dir) as ours:
+        if not ours:
+            log.info("another process is delivering replies for this deployment; leaving them to it")
+            return DeliveryReport()
         return _deliver_due(app)
+
+
+@contextlib.contextmanager
+def _delivery_lock(data_dir: Path) -> Iterator[bool]:
+    """True while this process holds data_dir/delivery.lock; False when another one does."""
+    fd = os.open(data_dir / "delivery.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+    finally:
+        os.close(fd)  # closing releases the lock
 
 
 def _deliver_due(app: App) -> DeliveryReport:
@@ -54,24 +82,35 @@ def _deliver_due(app: App) -> DeliveryReport:
             .where(or_(OutboundMessage.next_attempt_at.is_(None), OutboundMessage.next_attempt_at <= now))
             .order_by(OutboundMessage.id)
         ))
-    for out_id in ids:
-        outcome = _deliver_one(app, out_id)
-        if outcome is not None:
-            counts[outcome] += 1
+    try:
+        for out_id in ids:
+            outcome = _deliver_one(app, out_id)
+            if outcome is not None:
+                counts[outcome] += 1
+    finally:
+        if ids:
+            app.outbox.close()  # one session per run: QUIT now, not when the server times us out
     return DeliveryReport(**counts)
 
 
 def _deliver_one(app: App, out_id: int) -> str | None:
-    with app.session() as s, s.begin():
+    with app.session() as s:
         out = s.get(OutboundMessage, out_id)
         if out is None or out.status != "queued":
-            return None  # handled meanwhile by another delivery run
+            return None  # no longer waiting (marked by an earlier run)
+        raw, message_id, to_addr = out.raw, out.message_id, out.to_addr
+    error: DeliveryError | None = None
+    try:
+        app.outbox.deliver(raw, message_id, app.settings.window_address, [to_addr])
+    except DeliveryError as exc:
+        error = exc
+    with app.session() as s, s.begin():
+        out = s.get(OutboundMessage, out_id)
+        assert out is not None  # replies are never deleted
         now = app.clock.now()
         out.attempts += 1
-        try:
-            app.outbox.deliver(out.raw, out.message_id, app.settings.window_address, [out.to_addr])
-        except DeliveryError as exc:
-            return _failed(app, s, out, exc, now)
+        if error is not None:
+            return _failed(app, s, out, error, now)
         out.status = "sent"
         out.sent_at = now
         out.next_attempt_at = None

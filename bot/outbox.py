@@ -31,7 +31,9 @@ class Outbox(Protocol):
         """Hand one message over; raise a DeliveryError subclass on failure."""
         ...
 
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """End the current session (an SMTP connection); a later deliver() opens a new one."""
+        ...
 
 
 class DirOutbox:

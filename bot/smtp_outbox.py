@@ -5,7 +5,13 @@ password is configured, or when `require_tls` is set); smtps://[user@]host:port 
 from the first byte. Certificates are always verified, against the configured CA file when
 there is one. The login is the password, or — for Microsoft 365 and Google Workspace — an
 OAuth 2.0 access token by SASL XOAUTH2 (aiosmtplib's `auth_xoauth2`), taken from the token
-provider (bot/oauth.py) for each message.
+provider (bot/oauth.py) for each connection.
+
+One connection carries a whole delivery run (the delivery loop calls `close()` at its end):
+the 250 for one reply is followed at once by our commit, with no QUIT and no new TLS
+handshake in between. That keeps the window in which a crash re-sends a reply as short as
+SMTP allows (RFC 1047), and saves a handshake per reply. A connection that failed is
+dropped, and the next reply opens a new one; one that sat idle is checked with NOOP first.
 
 The delivery loop needs one decision from us: can a retry help? A 5xx answer to this
 message (sender, recipient or data refused) is permanent. A 4xx, a timeout, a refused or
@@ -18,9 +24,12 @@ already carry a stable Message-ID.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import ssl
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -64,7 +73,10 @@ class SmtpTarget:
 
 
 class SmtpOutbox:
-    """The Outbox protocol over SMTP: one short connection per message (simple and correct first)."""
+    """The Outbox protocol over SMTP, one connection per delivery run (see the module doc)."""
+
+    MAX_PER_CONNECTION = 100  # servers cap messages per session (Exchange Online, Postfix limits)
+    IDLE_CHECK_SECONDS = 30.0  # longer than this unused: NOOP before trusting the connection
 
     def __init__(self, target: SmtpTarget, *, password: str | None = None, ca_file: Path | None = None,
                  require_tls: bool = False, timeout: float = 60.0,
@@ -79,6 +91,12 @@ class SmtpOutbox:
         self._ca_file = ca_file
         self._require_tls = require_tls or target.user is not None
         self._timeout = timeout
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._client: aiosmtplib.SMTP | None = None
+        self._sent_on_client = 0
+        self._last_used = 0.0
+        self.connections_opened = 0  # for tests and the benchmark: how many sessions a run needed
 
     @classmethod
     def from_url(cls, url: str, *, password: str | None = None, ca_file: Path | None = None,
@@ -89,18 +107,89 @@ class SmtpOutbox:
 
     def deliver(self, raw: bytes, message_id: str, sender: str, recipients: list[str]) -> None:
         """Hand one message to the server; raise Temporary/PermanentDeliveryError on failure."""
+        with self._lock:
+            if self._loop is None:
+                self._loop = asyncio.new_event_loop()
+            try:
+                self._loop.run_until_complete(self._deliver(raw, sender, recipients))
+            except DeliveryError:
+                self._drop()
+                raise
+            except (SMTPException, OSError, TimeoutError) as exc:
+                self._drop()
+                if isinstance(exc, SMTPAuthenticationError) and self._tokens is not None:
+                    self._tokens.invalidate()  # refused: the next attempt fetches a new token
+                error = classify(exc)
+                log.warning("%s: delivery failed (%s, permanent=%s)", self.target, type(exc).__name__,
+                            error.permanent)
+                raise error from exc
+
+    def close(self) -> None:
+        """End the session politely (QUIT); the outbox stays usable and reconnects when asked."""
+        with self._lock:
+            if self._loop is None:
+                return
+            client, self._client = self._client, None
+            if client is not None and client.is_connected:
+                with contextlib.suppress(SMTPException, OSError, TimeoutError):
+                    self._loop.run_until_complete(client.quit(timeout=min(self._timeout, 10.0)))
+                client.close()
+            self._loop.close()
+            self._loop = None
+
+    async def _deliver(self, raw: bytes, sender: str, recipients: list[str]) -> None:
+        client = await self._session()
+        refused, _ = await client.sendmail(sender, recipients, raw)
+        self._sent_on_client += 1
+        self._last_used = time.monotonic()
+        if refused:  # some recipients took it: a retry would send it to them twice
+            log.warning("%s: %d of %d recipients refused the message", self.target, len(refused),
+                        len(recipients))
+
+    async def _session(self) -> aiosmtplib.SMTP:
+        """The open connection when it is still good, else a new, secured, logged-in one."""
+        client = self._client
+        if client is not None and client.is_connected and self._sent_on_client < self.MAX_PER_CONNECTION:
+            if time.monotonic() - self._last_used < self.IDLE_CHECK_SECONDS:
+                return client
+            try:
+                await client.noop()
+                return client
+            except (SMTPException, OSError, TimeoutError):
+                pass  # the server let it go while we were idle: a new one, nothing was sent on it
+        if client is not None:
+            with contextlib.suppress(SMTPException, OSError, TimeoutError):
+                if client.is_connected:
+                    await client.quit(timeout=min(self._timeout, 10.0))
+            client.close()
+        self._client = None
+        self._client = await self._connect()
+        self._sent_on_client = 0
+        return self._client
+
+    async def _connect(self) -> aiosmtplib.SMTP:
+        t = self.target
         token = self._token()
+        client = aiosmtplib.SMTP(hostname=t.host, port=t.port, use_tls=t.implicit_tls, start_tls=False,
+                                 tls_context=self._tls_context(), validate_certs=True, timeout=self._timeout)
+        await client.connect()
+        self.connections_opened += 1
         try:
-            asyncio.run(self._send(raw, sender, recipients, token))
-        except DeliveryError:
+            await self._secure(client)
+            if t.user is not None and token is not None:
+                await self._xoauth2(client, t.user, token)
+            elif t.user is not None and self._password is not None:
+                await client.login(t.user, self._password)
+        except BaseException:
+            client.close()
             raise
-        except (SMTPException, OSError, TimeoutError) as exc:
-            if isinstance(exc, SMTPAuthenticationError) and self._tokens is not None:
-                self._tokens.invalidate()  # refused: the next attempt fetches a new token
-            error = classify(exc)
-            log.warning("%s: delivery failed (%s, permanent=%s)", self.target, type(exc).__name__,
-                        error.permanent)
-            raise error from exc
+        return client
+
+    def _drop(self) -> None:
+        """Forget a connection after a failure: its state is unknown, the next reply opens a new one."""
+        client, self._client = self._client, None
+        if client is not None:
+            client.close()
 
     def _tls_context(self) -> ssl.SSLContext:
         """Verification always on; a configured CA file replaces the system's trust store."""
@@ -117,21 +206,6 @@ class SmtpOutbox:
         except OAuthError as exc:
             log.warning("%s: no OAuth access token (%s)", self.target, exc)
             raise TemporaryDeliveryError(f"no OAuth access token: {exc}") from exc
-
-    async def _send(self, raw: bytes, sender: str, recipients: list[str], token: str | None = None) -> None:
-        t = self.target
-        client = aiosmtplib.SMTP(hostname=t.host, port=t.port, use_tls=t.implicit_tls, start_tls=False,
-                                 tls_context=self._tls_context(), validate_certs=True, timeout=self._timeout)
-        async with client:
-            await self._secure(client)
-            if t.user is not None and token is not None:
-                await self._xoauth2(client, t.user, token)
-            elif t.user is not None and self._password is not None:
-                await client.login(t.user, self._password)
-            refused, _ = await client.sendmail(sender, recipients, raw)
-        if refused:  # some recipients took it: a retry would send it to them twice
-            log.warning("%s: %d of %d recipients refused the message", self.target, len(refused),
-                        len(recipients))
 
     async def _secure(self, client: aiosmtplib.SMTP) -> None:
         if self.target.implicit_tls:
@@ -151,9 +225,6 @@ class SmtpOutbox:
         if not client.supports_extension("auth") or "xoauth2" not in _auth_mechanisms(client):
             log.warning("%s: the server does not advertise AUTH XOAUTH2; trying it anyway", self.target)
         await auth(user, token)
-
-    def close(self) -> None:
-        return None
 
 
 def _auth_mechanisms(client: aiosmtplib.SMTP) -> set[str]:

@@ -7,6 +7,7 @@ UIDs, IDLE, SMTP replies) without mocks and without touching the system's config
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import grp
@@ -18,6 +19,7 @@ import socket
 import ssl
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -264,16 +266,27 @@ class Recorded:
     recipients: tuple[str, ...]
     data: bytes
     tls: bool
+    peer: str = ""  # the client's address and port: one value per connection
 
 
 @dataclass
 class RecordingHandler:
-    """Records each accepted message; `mode` makes it answer 451, 550 or drop the line."""
+    """Records each accepted message; `mode` makes it answer 451, 550 or drop the line.
+
+    `delay` seconds pass before each answer to DATA, like a busy relay (tests that must act
+    while delivery is still going on).
+    """
 
     mode: str = "ok"
+    delay: float = 0.0
     messages: list[Recorded] = field(default_factory=list)
+    sessions: list[SMTP] = field(default_factory=list)  # the server side of each connection seen at DATA
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        if server not in self.sessions:
+            self.sessions.append(server)
+        if self.delay:
+            await asyncio.sleep(self.delay)
         if self.mode == "451":
             return "451 4.3.0 Try again later"
         if self.mode == "550":
@@ -287,6 +300,7 @@ class RecordingHandler:
             recipients=tuple(envelope.rcpt_tos),
             data=bytes(envelope.original_content or b""),
             tls=session.ssl is not None,
+            peer=str(session.peer),
         ))
         return "250 2.0.0 Accepted"
 
@@ -320,6 +334,20 @@ class SmtpServer:
 
     def start(self) -> None:
         self.controller.start()
+
+    def hang_up(self) -> None:
+        """Close every connection from the server's side, as a relay's idle timeout does."""
+        done = threading.Event()
+
+        def close_all() -> None:
+            for server in self.handler.sessions:
+                if server.transport is not None:
+                    server.transport.close()
+            done.set()
+
+        self.controller.loop.call_soon_threadsafe(close_all)
+        assert done.wait(5)
+        time.sleep(0.1)  # the FIN reaches the client
 
     def stop(self) -> None:
         with contextlib.suppress(Exception):

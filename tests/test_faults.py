@@ -321,6 +321,7 @@ def test_database_locked_for_seconds_the_pass_waits_and_processes_each_once(
     run_bot(env, tmp_path)  # an empty pass: the database exists, at the newest schema
     db = tmp_path / "m.db"
     mails = requests(60)
+    smtp_server.handler.delay = 0.1  # a relay slow enough that the lock surely falls during delivery
     append_all(dovecot, imap_folder, [m.raw for m in mails])
     lock = WriteLock(db)
     log = tmp_path / "bot.log"

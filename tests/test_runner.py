@@ -94,6 +94,24 @@ def test_temporary_failures_give_up_after_the_retry_window(app: App) -> None:
     assert report.failed == 1
 
 
+
+def test_a_second_process_leaves_delivery_to_the_one_delivering(app: App) -> None:
+    """Two deliverers (the service and a `run --once` by hand) must not send one reply twice."""
+    import fcntl
+
+    flaky = FlakyOutbox([])
+    app._outbox = flaky
+    fd = os.open(app.settings.data_dir / "delivery.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # another open file: the same conflict another process has
+        report = run_once(app)
+        assert report.delivery.sent == 0 and flaky.accepted == []
+    finally:
+        os.close(fd)
+    assert deliver_queued(app).sent == 1
+    assert len(flaky.accepted) == 1
+
+
 def test_retry_pause_is_bounded() -> None:
     assert retry_pause(1) == dt.timedelta(minutes=1)
     assert retry_pause(3) == dt.timedelta(minutes=4)

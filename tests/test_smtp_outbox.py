@@ -118,6 +118,64 @@ def test_a_retry_after_a_temporary_failure_delivers(smtp_server: SmtpServer, mai
     assert [m.data for m in smtp_server.messages] == [raw]
 
 
+
+def test_one_connection_carries_a_whole_run_and_close_ends_it(smtp_server: SmtpServer,
+                                                              mail_cert: ThrowawayCert) -> None:
+    """Each reply's 250 is followed by our commit, not by QUIT and a new handshake."""
+    outbox = outbox_for(smtp_server, mail_cert)
+    replies = [reply_bytes() for _ in range(5)]
+    for raw, mid in replies:
+        outbox.deliver(raw, mid, WINDOW, [TO])
+    assert [m.data for m in smtp_server.messages] == [raw for raw, _ in replies]
+    assert len({m.peer for m in smtp_server.messages}) == 1, "five replies, one session"
+    outbox.close()
+    raw, mid = reply_bytes()
+    outbox.deliver(raw, mid, WINDOW, [TO])  # usable after close: a new session
+    outbox.close()
+    assert len({m.peer for m in smtp_server.messages}) == 2
+    assert outbox.connections_opened == 2
+
+
+def test_after_a_failure_the_next_reply_opens_a_new_connection(smtp_server: SmtpServer,
+                                                               mail_cert: ThrowawayCert) -> None:
+    outbox = outbox_for(smtp_server, mail_cert)
+    first, second, third = reply_bytes(), reply_bytes(), reply_bytes()
+    outbox.deliver(*first, WINDOW, [TO])
+    smtp_server.handler.mode = "drop"
+    with pytest.raises(TemporaryDeliveryError):
+        outbox.deliver(*second, WINDOW, [TO])
+    smtp_server.handler.mode = "ok"
+    outbox.deliver(*third, WINDOW, [TO])
+    outbox.close()
+    assert [m.data for m in smtp_server.messages] == [first[0], third[0]]
+    assert len({m.peer for m in smtp_server.messages}) == 2
+    assert outbox.connections_opened == 2
+
+
+def test_an_idle_connection_the_server_closed_is_replaced_without_losing_the_reply(
+        smtp_server: SmtpServer, mail_cert: ThrowawayCert, monkeypatch: pytest.MonkeyPatch) -> None:
+    outbox = outbox_for(smtp_server, mail_cert)
+    outbox.deliver(*reply_bytes(), WINDOW, [TO])
+    smtp_server.hang_up()  # the relay's idle timeout ends the session while we keep our end
+    monkeypatch.setattr(SmtpOutbox, "IDLE_CHECK_SECONDS", 0.0)  # every reuse is checked with NOOP first
+    raw, mid = reply_bytes()
+    outbox.deliver(raw, mid, WINDOW, [TO])
+    outbox.close()
+    assert smtp_server.messages[-1].data == raw
+    assert outbox.connections_opened == 2
+
+
+def test_a_connection_is_renewed_after_its_message_cap(smtp_server: SmtpServer, mail_cert: ThrowawayCert,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(SmtpOutbox, "MAX_PER_CONNECTION", 2)
+    outbox = outbox_for(smtp_server, mail_cert)
+    for _ in range(5):
+        outbox.deliver(*reply_bytes(), WINDOW, [TO])
+    outbox.close()
+    assert len(smtp_server.messages) == 5
+    assert len({m.peer for m in smtp_server.messages}) == 3  # 2 + 2 + 1
+
+
 def test_classification_of_session_wide_refusals() -> None:
     assert not classify(SMTPAuthenticationError(535, "5.7.8 bad credentials")).permanent
     assert not classify(SMTPConnectResponseError(554, "no service")).permanent
