@@ -20,6 +20,7 @@ from bot.clock import Clock
 from bot.crypto import Cipher, load_or_create_key
 from bot.db import make_engine, make_sessionmaker
 from bot.mailbox import Mailbox, MaildirMailbox
+from bot.mailbox_state import DbMailboxState, MailboxStateStore
 from bot.migrate import upgrade
 from bot.outbox import DirOutbox, Outbox
 from bot.rawstore import BlobStore
@@ -47,7 +48,7 @@ class App:
     @property
     def mailbox(self) -> Mailbox:
         if self._mailbox is None:
-            self._mailbox = make_mailbox(self.settings)
+            self._mailbox = make_mailbox(self.settings, positions=DbMailboxState(self.session, self.clock.now))
         return self._mailbox
 
     @property
@@ -100,7 +101,8 @@ def _os_user() -> str:
 
 
 
-def make_mailbox(settings: Settings) -> Mailbox:
+def make_mailbox(settings: Settings, positions: MailboxStateStore | None = None) -> Mailbox:
+    """The inbox the settings name; `positions` keeps an IMAP folder's position (else in memory)."""
     url = settings.mailbox_url
     if url.startswith("maildir:"):
         flags = "S" if settings.inquiry_handling == "mark_seen" else ""
@@ -123,7 +125,8 @@ def make_mailbox(settings: Settings) -> Mailbox:
                                         ca_file=settings.mailbox_ca_file,
                                         inquiry_seen=settings.inquiry_handling == "mark_seen",
                                         processed_folder=settings.mailbox_processed_folder,
-                                        quarantine_folder=settings.mailbox_quarantine_folder)
+                                        quarantine_folder=settings.mailbox_quarantine_folder,
+                                        positions=positions)
         except MailboxError as exc:
             raise SettingsError(f"MADOGUCHI_MAILBOX_URL: {exc}") from exc
     raise SettingsError(f"MADOGUCHI_MAILBOX_URL: {urlsplit(url).scheme}:// mailboxes are not supported yet")

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -170,6 +171,21 @@ class Payment(Base):
     recorded_by: Mapped[str] = mapped_column(String(100))
 
     case: Mapped[Case] = relationship(back_populates="payments")
+
+
+class MailboxState(Base):
+    """Where reading an IMAP folder stands: every UID up to `last_uid` of `uidvalidity` is done.
+
+    One row per folder (`mailbox` names server, user and folder). UIDs and UIDVALIDITY are
+    unsigned 32-bit numbers, hence BigInteger (PostgreSQL's INTEGER stops at 2^31 - 1).
+    """
+
+    __tablename__ = "mailbox_state"
+
+    mailbox: Mapped[str] = mapped_column(String(500), primary_key=True)
+    uidvalidity: Mapped[int] = mapped_column(BigInteger)
+    last_uid: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
 
 class CaseCounter(Base):

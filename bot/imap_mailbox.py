@@ -6,15 +6,21 @@ one message for as long as the folder exists. When the folder is recreated or re
 UIDVALIDITY changes; marks for old keys are then dropped (logged) instead of flagging
 whichever new message happens to carry that UID, and unread mail is read afresh.
 
-What counts as new: unread (UNSEEN) mail, plus — once this process has marked something —
-every UID above the highest one it marked, read or not, so a request that a colleague
-opened in a mail client before the bot's next pass is not missed.
+What counts as new: every UID above the highest one done, read or not, so a request that
+a colleague opened in a mail client before the bot's pass is not missed. "Done" means marked
+after its case change committed; the mailbox handles UIDs in ascending order and a pass stops
+at the first message it cannot handle, so one number per folder says it all. That number and
+the folder's UIDVALIDITY are kept in the case store (bot/mailbox_state.py), saved after each
+batch: a restart re-reads at most one batch (the raw store's deduplication makes those
+no-ops), unread inquiries left for staff are not read again, and a handled message a
+colleague marks unread is left alone.
 
-Inquiries stay unread for staff, so the server cannot tell the bot it has handled them.
-Within one process the mailbox remembers the UIDs it marked and does not yield them again.
-After a restart those unread inquiries are yielded once more; the pipeline's ledger
-recognises the same bytes as a duplicate, so no case and no reply come of it. (A stored
-(folder, UIDVALIDITY, last UID) row would spare even that one re-read; there is none yet.)
+Without a usable position — the very first pass over a folder, or after UIDVALIDITY changed
+because the folder was recreated or restored — the pass reads the unread mail, plus, after a
+change, everything that arrived since a day before the position was last saved (read or
+not; deduplicated against the ledger). Read mail older than that was handled by people or
+by us before. Only when such a pass has gone through to the end does the folder get its new
+position: everything that was in it then is done.
 
 The connection is made in one method, `_connect`: the seam for tests. It logs in with the
 password, or — for Microsoft 365 and Google Workspace, where passwords are refused — with an
@@ -25,6 +31,7 @@ OAuth 2.0 access token by SASL XOAUTH2, asking the token provider (bot/oauth.py)
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import logging
 import ssl
 import time
@@ -39,6 +46,7 @@ from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginEr
 from imapclient.imapclient import DELETED, FLAGGED, SEEN
 
 from bot.mailbox import Incoming, Mark
+from bot.mailbox_state import MailboxStateStore, MemoryMailboxState
 from bot.oauth import OAuthError, TokenProvider
 
 log = logging.getLogger("madoguchi.imap")
@@ -92,8 +100,26 @@ class _FolderState:
     """What this process knows of the selected folder; replaced when UIDVALIDITY changes."""
 
     uidvalidity: int
-    high_water: int = 0  # highest UID marked here; everything above it is new, read or not
-    marked: set[int] = field(default_factory=set)  # marked here yet still unread (inquiries)
+    last_uid: int = 0  # every UID up to this one is done (marked after its commit)
+    saved_uid: int = -1  # the last_uid the store holds
+    known: bool = False  # False: no usable position yet (first pass, or UIDVALIDITY changed)
+    since: dt.date | None = None  # with known=False after a change: re-read what arrived since
+    uidnext: int = 0  # from the last SELECT: the UID the next arrival gets
+    marked_max: int = 0  # the highest UID marked in this process
+    pending: set[int] = field(default_factory=set)  # handed out, not (yet) marked: read again
+    whole_pass_below: int | None = None  # known=False: a pass read all candidates below this UID
+
+    def advance(self) -> None:
+        """Done up to the highest mark, but never past a message handed out and not marked.
+
+        Without a position, a pass that read every candidate and saw each one marked makes
+        everything that was in the folder when it began done: the folder has a position.
+        """
+        top = self.marked_max if not self.pending else min(self.marked_max, min(self.pending) - 1)
+        self.last_uid = max(self.last_uid, top)
+        if not self.known and self.whole_pass_below is not None and not self.pending:
+            self.known = True
+            self.last_uid = max(self.last_uid, self.whole_pass_below - 1)
 
 
 class ImapMailbox:
@@ -105,10 +131,12 @@ class ImapMailbox:
                  processed_folder: str | None = None, quarantine_folder: str | None = None,
                  ignore_capabilities: Iterable[str] = (), batch_uids: int = BATCH_UIDS,
                  batch_bytes: int = BATCH_BYTES, timeout: float = 60.0, connect_attempts: int = 3,
-                 retry_delay: float = 1.0, idle_renew_seconds: float = IDLE_RENEW_SECONDS) -> None:
+                 retry_delay: float = 1.0, idle_renew_seconds: float = IDLE_RENEW_SECONDS,
+                 positions: MailboxStateStore | None = None) -> None:
         """`ignore_capabilities` treats advertised ones (e.g. MOVE, IDLE) as absent, for broken servers.
 
-        With a `token_provider` the login is XOAUTH2 and `password` is not used.
+        With a `token_provider` the login is XOAUTH2 and `password` is not used. `positions`
+        keeps the folder's position across restarts (the case store in production).
         """
         if token_provider is None and not password:
             raise MailboxError("neither a password nor an OAuth token provider is configured")
@@ -128,6 +156,9 @@ class ImapMailbox:
         self._idle_renew = idle_renew_seconds
         self._client: Any = None
         self._state: _FolderState | None = None
+        self._positions: MailboxStateStore = positions or MemoryMailboxState()
+        self._name = f"{'imaps' if target.implicit_tls else 'imap'}://{target.user}@{target.host}:{target.port}/" \
+                     f"{target.folder}"
 
     @classmethod
     def from_url(cls, url: str, password: str | None, **options: Any) -> ImapMailbox:
@@ -226,10 +257,22 @@ class ImapMailbox:
             raise MailboxError(f"{self.target}: the folder cannot be selected") from exc
         validity = int(info[b"UIDVALIDITY"])
         if self._state is None or self._state.uidvalidity != validity:
-            if self._state is not None:
-                log.warning("%s: UIDVALIDITY changed; unread mail is read afresh", self.target)
-            self._state = _FolderState(validity)
+            self._state = self._position(validity, changed_here=self._state is not None)
+        self._state.uidnext = int(info.get(b"UIDNEXT", 0) or 0)
         return self._state
+
+    def _position(self, validity: int, *, changed_here: bool) -> _FolderState:
+        """The stored position when it is for this UIDVALIDITY; else a pass without one."""
+        saved = self._positions.load(self._name)
+        if saved is not None and saved.uidvalidity == validity:
+            return _FolderState(validity, last_uid=saved.last_uid, saved_uid=saved.last_uid, known=True)
+        if saved is None and not changed_here:
+            return _FolderState(validity)
+        last_seen = saved.saved_at if saved is not None else dt.datetime.now(dt.UTC)
+        since = (last_seen - dt.timedelta(days=1)).date()
+        log.warning("%s: UIDVALIDITY changed (the folder was recreated or restored); mail since %s is read "
+                    "afresh and recognised by its bytes", self.target, since)
+        return _FolderState(validity, since=since)
 
     def _create_folders(self) -> None:
         """The processed/quarantine folders, made once per connection if they are missing."""
@@ -260,26 +303,52 @@ class ImapMailbox:
         the pass quietly; the rest is read on the next pass, after reconnecting.
         """
         state = self._session(self._attempts)
+        state.whole_pass_below = None
         try:
             uids = self._candidates(state)
+            uidnext = state.uidnext
             for batch in batches(uids, self._sizes(uids), *self._batch):
                 if self._client is None:  # a mark lost the line meanwhile: the rest next pass
                     log.warning("%s: connection lost while marking; the rest follows next pass", self.target)
                     return
                 yield from self._fetch_batch(state, batch)
+                self._save(state)
         except LINE_ERRORS as exc:
             log.warning("%s: connection lost while reading (%s); the rest follows next pass", self.target,
                         type(exc).__name__)
             self._drop()
+            return
+        finally:
+            self._save(state)
+        if not state.known and self._client is not None and self._state is state:
+            state.whole_pass_below = max(uidnext, max(uids, default=0) + 1)
+            state.advance()
+            self._save(state)
+
+    def _save(self, state: _FolderState) -> None:
+        """Keep the position; a pass without a known position keeps nothing until it is whole."""
+        if not state.known or state.last_uid == state.saved_uid:
+            return
+        try:
+            self._positions.save(self._name, state.uidvalidity, state.last_uid)
+        except Exception as exc:  # noqa: BLE001 - a lost save costs one re-read batch, never mail
+            log.warning("%s: could not save the folder position (%s)", self.target, type(exc).__name__)
+            return
+        state.saved_uid = state.last_uid
 
     def _candidates(self, state: _FolderState) -> list[int]:
-        found = {int(u) for u in self._client.search(["UNSEEN"])}
-        if state.high_water:
+        if state.known:
             # "n:*" always matches the highest UID, even one below n: keep only what is above.
-            above = self._client.search(["UID", f"{state.high_water + 1}:*"])
-            found |= {int(u) for u in above if int(u) > state.high_water}
-        state.marked &= found  # forget what was read by staff or left the folder
-        return sorted(found - state.marked)
+            above = self._client.search(["UID", f"{state.last_uid + 1}:*"])
+            found = {u for u in map(int, above) if u > state.last_uid}
+        else:
+            found = {int(u) for u in self._client.search(["UNSEEN"])}
+            if state.since is not None:
+                found |= {int(u) for u in self._client.search(["SINCE", state.since])}
+        if state.pending - found:  # handed out, then expunged by someone else: nothing to wait for
+            state.pending &= found
+            state.advance()
+        return sorted(found)
 
     def _sizes(self, uids: list[int]) -> dict[int, int]:
         sizes: dict[int, int] = {}
@@ -293,6 +362,7 @@ class ImapMailbox:
         for uid in batch:
             raw = response.pop(uid, {}).get(b"BODY[]")
             if isinstance(raw, bytes):  # else expunged by someone else between SEARCH and FETCH
+                state.pending.add(uid)
                 yield Incoming(key=f"{state.uidvalidity}:{uid}", raw=raw)
 
     # --- marking --------------------------------------------------------------------------
@@ -321,10 +391,11 @@ class ImapMailbox:
             self._drop()
             return
         except IMAPClientError as exc:  # a NO from the server (quota, missing folder, …)
+            # The case change is committed; reading it again would only meet the same refusal.
             log.warning("%s: the server refused to mark %s (%s)", self.target, key, type(exc).__name__)
-            return
-        state.marked.add(uid)
-        state.high_water = max(state.high_water, uid)
+        state.pending.discard(uid)
+        state.marked_max = max(state.marked_max, uid)
+        state.advance()
 
     def _apply(self, uid: int, mark: Mark) -> None:
         if self._flags[mark]:
@@ -399,7 +470,9 @@ class ImapMailbox:
         return False
 
     def close(self) -> None:
-        """Log out politely; a line that is already gone is simply closed."""
+        """Keep the position, log out politely; a line that is already gone is simply closed."""
+        if self._state is not None:
+            self._save(self._state)
         client, self._client = self._client, None
         if client is None:
             return

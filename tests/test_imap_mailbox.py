@@ -166,8 +166,10 @@ def test_new_mail_read_by_staff_before_the_pass_is_not_missed(dovecot: Dovecot, 
     assert [m.raw for m in box.fetch_new()] == [late]
 
 
-def test_uidvalidity_change_reads_unread_mail_afresh_and_drops_old_marks(dovecot: Dovecot, imap_folder: str,
+def test_uidvalidity_change_reads_recent_mail_afresh_and_drops_old_marks(dovecot: Dovecot, imap_folder: str,
                                                                          open_box: Any) -> None:
+    """After a rebuild, mail since the last saved position is read again, read or not (the ledger
+    recognises it by its bytes); a mark for an old key never lands on a new message."""
     a, b = mail(1), mail(2)
     append(dovecot, imap_folder, a, b)
     box = open_box()
@@ -185,7 +187,87 @@ def test_uidvalidity_change_reads_unread_mail_afresh_and_drops_old_marks(dovecot
     box.mark(old_b.key, "processed")  # an old key: must not flag the new message with UID 2
     assert flags_in(dovecot, imap_folder) == {1: {SEEN}, 2: set()}
     got = list(box.fetch_new())
-    assert [(m.key, m.raw) for m in got] == [(f"{new_validity}:2", b)]
+    assert [(m.key, m.raw) for m in got] == [(f"{new_validity}:1", a), (f"{new_validity}:2", b)]
+    for m in got:
+        box.mark(m.key, "processed")
+    assert list(box.fetch_new()) == []  # the rebuilt folder has its position now
+
+
+def test_a_restart_goes_on_from_the_stored_position(dovecot: Dovecot, imap_folder: str, open_box: Any) -> None:
+    """Unread inquiries and mail a colleague marked unread again are not read twice; new mail is,
+    read or not."""
+    from bot.mailbox_state import MemoryMailboxState
+
+    positions = MemoryMailboxState()
+    old_read = mail(0)
+    append(dovecot, imap_folder, old_read, flags=(SEEN,))  # there before the bot: handled by people
+    inquiry, request = mail(1), mail(2)
+    append(dovecot, imap_folder, inquiry, request)
+    box = open_box(positions=positions)
+    got = list(box.fetch_new())
+    assert [m.raw for m in got] == [inquiry, request], "a first pass reads the unread mail only"
+    box.mark(got[0].key, "inquiry")  # left unread for staff
+    box.mark(got[1].key, "processed")
+    assert list(box.fetch_new()) == []
+    box.close()
+
+    client = dovecot.client()
+    client.select_folder(imap_folder)
+    client.remove_flags([3], [SEEN])  # a colleague marks the handled request unread again
+    client.logout()
+    late = mail(3)
+    append(dovecot, imap_folder, late, flags=(SEEN,))  # opened by a colleague before the bot looked
+    restarted = open_box(positions=positions)
+    got = list(restarted.fetch_new())
+    assert [m.raw for m in got] == [late]
+    restarted.mark(got[0].key, "processed")
+    assert flags_in(dovecot, imap_folder)[3] == set(), "the colleague's unread mark stays"
+    restarted.close()
+    [row] = positions._rows.values()
+    assert row.last_uid == 4 and row.uidvalidity == uidvalidity(dovecot, imap_folder)
+
+
+def test_a_crash_mid_pass_reads_again_from_the_last_saved_batch(dovecot: Dovecot, imap_folder: str,
+                                                                open_box: Any) -> None:
+    from bot.mailbox_state import MemoryMailboxState
+
+    positions = MemoryMailboxState()
+    raws = [mail(n) for n in range(7)]
+    append(dovecot, imap_folder, raws[0])
+    box = open_box(positions=positions, batch_uids=3)
+    for m in box.fetch_new():  # a first, whole pass: the folder gets its position
+        box.mark(m.key, "processed")
+    append(dovecot, imap_folder, *raws[1:])
+    seen = []
+    for m in box.fetch_new():
+        seen.append(m.raw)
+        box.mark(m.key, "processed")
+        if len(seen) == 4:
+            break  # killed after marking the first of the second batch (no close, no save)
+    assert positions._rows, "the position is saved per batch"
+    restarted = open_box(positions=positions, batch_uids=3)
+    again = [m.raw for m in restarted.fetch_new()]
+    assert again == raws[5:], "only what came after the last saved batch is read again"
+
+
+def test_a_failed_mark_holds_the_position_below_that_message(dovecot: Dovecot, imap_folder: str,
+                                                             open_box: Any) -> None:
+    from bot.mailbox_state import MemoryMailboxState
+
+    positions = MemoryMailboxState()
+    append(dovecot, imap_folder, mail(0))
+    box = open_box(positions=positions)
+    for m in box.fetch_new():
+        box.mark(m.key, "processed")
+    a, b = mail(1), mail(2)
+    append(dovecot, imap_folder, a, b)
+    first, second = box.fetch_new()
+    dovecot.kick()
+    box.mark(first.key, "processed")  # lost: the line is gone
+    box.mark(second.key, "processed")  # reconnects and marks
+    box.close()
+    restarted = open_box(positions=positions)
+    assert [m.raw for m in restarted.fetch_new()] == [a, b], "read again from the message whose mark was lost"
 
 
 def test_reconnects_after_a_dropped_connection(dovecot: Dovecot, imap_folder: str, open_box: Any) -> None:
