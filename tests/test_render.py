@@ -1,0 +1,67 @@
+"""Reply messages: the cached From header and attachment bodies give what the stdlib would write."""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import re
+from email.header import decode_header, make_header
+from email.message import EmailMessage
+from email.policy import SMTP, default
+from email.utils import format_datetime
+
+from replies.render import Envelope, OutgoingAttachment, build_message
+
+NAME = "株式会社サンプル商事 個人情報苦情及び相談窓口（プライバシーマーク担当）"
+
+
+def envelope(n: int) -> Envelope:
+    return Envelope(sender="info@example.jp", sender_name=NAME, to=f"user{n}@example.com",
+                    message_id=f"<reply{n}@example.jp>", date=dt.datetime(2025, 6, 2, 1, tzinfo=dt.UTC),
+                    in_reply_to=f"<req{n}@example.com>", references=(f"<req{n}@example.com>",))
+
+
+def stdlib_message(env: Envelope, subject: str, body: str, attachments: tuple[OutgoingAttachment, ...]) -> bytes:
+    """The plain, uncached way: what build_message must match byte for byte (but the boundary)."""
+    from email.headerregistry import Address
+
+    msg = EmailMessage(policy=SMTP)
+    local, _, domain = env.sender.partition("@")
+    msg["From"] = str(Address(display_name=env.sender_name, username=local, domain=domain))
+    msg["To"] = env.to
+    msg["Subject"] = subject
+    msg["Date"] = format_datetime(env.date)
+    msg["Message-ID"] = env.message_id
+    msg["In-Reply-To"] = env.in_reply_to or ""
+    msg["References"] = " ".join(env.references)
+    msg["Auto-Submitted"] = env.auto_submitted
+    msg["X-Auto-Response-Suppress"] = "All"
+    msg["Precedence"] = "auto_reply"
+    msg.set_content(body, charset="utf-8", cte="base64")
+    for att in attachments:
+        maintype, _, subtype = att.content_type.partition("/")
+        msg.add_attachment(att.data, maintype=maintype, subtype=subtype, filename=att.filename)
+    return msg.as_bytes()
+
+
+def without_boundary(raw: bytes) -> bytes:
+    return re.sub(rb"={15}\d+==", b"BOUNDARY", raw)
+
+
+def test_replies_are_the_bytes_the_stdlib_writes_and_read_back_intact() -> None:
+    pdf = b"%PDF-1.4\n" + bytes(range(256)) * 500
+    other = b"\x89PNG\r\n\x1a\n" + bytes(reversed(range(256))) * 7
+    atts = (OutgoingAttachment("kojinjoho_kaiji_seikyusho.pdf", "application/pdf", pdf),
+            OutgoingAttachment("写真.png", "image/png", other))
+    for n, attached in enumerate([(), atts[:1], atts, atts]):  # the last one from the caches
+        env = envelope(n)
+        subject, body = f"[#20250602-00{n}] 開示等のご請求を受け付けました", "山田 太郎 様\n\n受け付けました。\n"
+        raw = build_message(env, subject, body, attached)
+        assert without_boundary(raw) == without_boundary(stdlib_message(env, subject, body, attached))
+        msg = email.message_from_bytes(raw, policy=default)
+        # Decoded as RFC 2047 says (the stdlib's address parser puts spaces between encoded words).
+        from_line = raw.split(b"\r\nTo: ")[0].removeprefix(b"From: ").decode("ascii")
+        assert str(make_header(decode_header(from_line))) == f"{NAME} <info@example.jp>"
+        assert msg["To"] == f"user{n}@example.com"
+        assert [p.get_content() for p in msg.iter_attachments()] == [a.data for a in attached]
+        assert "placeholder" not in raw.decode("ascii")
