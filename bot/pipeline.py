@@ -197,6 +197,10 @@ def _open_case(app: App, s: Session, incoming: Incoming, digest: str, msg: Parse
         due_on=now.date() + dt.timedelta(days=app.policy.response_period_days),
         missing=[],
         flags=[],
+        # A new case has none of these yet; saying so spares three SELECTs (lazy loads) per request.
+        documents=[],
+        inbound=[],
+        outbound=[],
     )
     s.add(case)
     s.flush()
