@@ -2,15 +2,21 @@
 
 A PDF from a stranger can hang a parser (reference cycles), or make it allocate without
 bound (decompression bombs such as shared/corpora/pdf/pdfjs/bomb_giant.pdf). So every
-parse and render runs in a fresh child interpreter (`python -c`, ~0.25 s to start with
-the PDF libraries), under a wall-clock timeout, an address-space limit (RLIMIT_AS) and a
-CPU limit. A child that times out, crashes or runs out of memory makes the PDF
-unreadable; it never takes the bot down.
+parse and render runs in a fresh process of its own, under a wall-clock timeout, an
+address-space limit (RLIMIT_AS) and a CPU limit, and that process dies afterwards. A job
+that times out, crashes or runs out of memory makes the PDF unreadable; it never takes
+the bot down, and never leaves anything behind for the next PDF.
+
+That process is cloned from a warm zygote that imported the PDF libraries once, because a
+fresh interpreter spends ~0.22 s importing them, ten times the reading of a typical one-
+or two-page PDF (parsers/pdf_sandbox.py says why cloning is safe in a threaded bot).
+Where the zygote cannot run, each job gets a fresh `python -c` interpreter instead. The
+memory budget counts the preloaded libraries, so that a limit means the same either way.
 
 Why not multiprocessing: on Python 3.11 every `spawn` and `forkserver` child re-imports
 the parent's main module (measured: 0.67 s for `bot.cli` per PDF), `fork` is unsafe in a
-threaded bot, and its results come back as pickles. Here the child answers in
-length-prefixed frames (a JSON header, then raw blobs) read with a size cap: a child
+threaded bot, and its results come back as pickles. Here the job answers in
+length-prefixed frames (a JSON header, then raw blobs) read with a size cap: a job
 compromised by a hostile PDF must not be able to run code in the parent.
 
 Text comes from pdfplumber (pypdfium2's text layer when pdfminer cannot open the file).
@@ -24,19 +30,13 @@ import io
 import json
 import logging
 import math
-import os
 import re
 import resource
-import selectors
-import subprocess
-import sys
-import threading
-import time
-import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
-from typing import IO, Any
+from typing import Any
+
+from parsers import pdf_sandbox
 
 log = logging.getLogger(__name__)
 
@@ -51,9 +51,7 @@ __all__ = [
     "render_pages",
 ]
 
-_PROJECT_ROOT = str(Path(__file__).resolve().parents[1])
-_CHILD_COMMAND = "from parsers.pdf import _child_main; _child_main()"
-_MAX_OUTPUT = 256 * 1024 * 1024
+_PRELOADED_BYTES = 0  # address space the zygote's imports added (_preload)
 _CID = re.compile(r"\(cid:\d+\)")
 _WS = re.compile(r"\s+")
 
@@ -163,91 +161,33 @@ def images_to_pdf(images: list[Any], dpi: int) -> bytes:
 
 
 def _run_child(task: str, data: bytes, limits: PdfLimits, arg: dict[str, Any]) -> tuple[dict[str, Any], list[bytes]]:
-    """Run `task` in a limited child; ({'status': 'error', 'reason': …}, []) on any failure."""
+    """Run `task` in a limited process; ({'status': 'error', 'reason': …}, []) on any failure."""
     request = json.dumps({"task": task, "limits": asdict(limits), "arg": arg}).encode()
-    payload = len(request).to_bytes(4, "big") + request + data
-    paths = [_PROJECT_ROOT, *os.environ.get("PYTHONPATH", "").split(os.pathsep)]
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in paths if p))
-    try:
-        proc = subprocess.Popen(
-            [sys.executable, "-c", _CHILD_COMMAND],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, close_fds=True,
-        )  # fmt: skip
-    except OSError as exc:
-        log.warning("PDF sandbox could not start: %s", type(exc).__name__)
-        return {"status": "error", "reason": "sandbox_unavailable"}, []
-    with proc:  # closes the pipes and reaps the child
-        try:
-            raw = _exchange(proc, payload, time.monotonic() + limits.timeout_seconds)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-    if raw is None:
-        return {"status": "error", "reason": "timeout"}, []
-    return _parse_frames(raw) if proc.returncode == 0 else ({"status": "error", "reason": "crashed"}, [])
+    return pdf_sandbox.run(len(request).to_bytes(4, "big") + request + data, limits.timeout_seconds)
 
 
-def _exchange(proc: subprocess.Popen[bytes], payload: bytes, deadline: float) -> bytes | None:
-    """Feed the request, collect the answer: None on timeout, truncated beyond the cap."""
-    assert proc.stdin is not None and proc.stdout is not None
-    writer = threading.Thread(target=_feed, args=(proc.stdin, payload), daemon=True)
-    writer.start()
-    chunks: list[bytes] = []
-    size = 0
-    with selectors.DefaultSelector() as selector:
-        selector.register(proc.stdout, selectors.EVENT_READ)
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or not selector.select(remaining):
-                return None
-            chunk = os.read(proc.stdout.fileno(), 1 << 20)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-            if size > _MAX_OUTPUT:
-                return b""
-    try:
-        proc.wait(max(0.1, deadline - time.monotonic()))
-    except subprocess.TimeoutExpired:
-        return None
-    return b"".join(chunks)
+def _preload() -> None:
+    """What the zygote imports once, so that its jobs start with everything loaded."""
+    global _PRELOADED_BYTES
+    before = _mapped_bytes()
+    import encodings.utf_16_be  # noqa: F401
+
+    import pdfplumber  # noqa: F401
+    import pypdf  # noqa: F401
+    import pypdf._codecs._codecs  # noqa: F401 - imported by pypdf on its first page
+    import pypdf.filters  # noqa: F401
+    import pypdfium2  # noqa: F401
+    from pdfminer.pdfdocument import PDFPasswordIncorrect  # noqa: F401
+    from PIL import Image
+
+    Image.preinit()  # the PNG and JPEG plugins
+    _PRELOADED_BYTES = max(0, _mapped_bytes() - before)
 
 
-def _feed(stream: IO[bytes], payload: bytes) -> None:
-    try:
-        stream.write(payload)
-        stream.close()
-    except OSError:
-        pass  # the child died or stopped reading: its exit code tells
-
-
-def _parse_frames(raw: bytes) -> tuple[dict[str, Any], list[bytes]]:
-    """The child's answer: length-prefixed frames, a JSON header first, then the blobs."""
-    frames = []
-    pos = 0
-    while pos + 8 <= len(raw):
-        length = int.from_bytes(raw[pos : pos + 8], "big")
-        frames.append(raw[pos + 8 : pos + 8 + length])
-        pos += 8 + length
-    try:
-        header = json.loads(frames[0]) if frames else {}
-    except ValueError:
-        header = {}
-    if not isinstance(header, dict) or len(frames) - 1 != header.get("blobs", 0):
-        return {"status": "error", "reason": "crashed"}, []
-    return header, frames[1:]
-
-
-def _child_main() -> None:
-    """Entry point of the child: limit ourselves, do the task, answer in frames on stdout."""
-    out = os.fdopen(os.dup(1), "wb")
-    os.dup2(2, 1)  # whatever a library prints must not mix with the answer
-    logging.disable(logging.CRITICAL)  # parser warnings quote bytes of the document
-    warnings.simplefilter("ignore")
+def _answer(raw: bytes) -> list[bytes]:
+    """In the sandboxed process: limit ourselves, do the task, return the answer's frames."""
     blobs: list[bytes] = []
     try:
-        raw = sys.stdin.buffer.read()
         size = int.from_bytes(raw[:4], "big")
         request = json.loads(raw[4 : 4 + size])
         limits = PdfLimits(**request["limits"])
@@ -261,15 +201,14 @@ def _child_main() -> None:
     except Exception:  # noqa: BLE001 - whatever a hostile file does, answer with a code
         header, blobs = {"status": "error", "reason": "corrupt"}, []
     header["blobs"] = len(blobs)
-    for frame in [json.dumps(header).encode(), *blobs]:
-        out.write(len(frame).to_bytes(8, "big"))
-        out.write(frame)
-    out.flush()
+    return [json.dumps(header).encode(), *blobs]
 
 
 def _limit_resources(limits: PdfLimits) -> None:
-    """Address space: what the preloaded child already maps plus the budget; CPU seconds."""
-    mapped = _mapped_bytes()
+    """Address space: what the child maps (the request and the PDF included) plus the
+    budget, the PDF libraries counted in the budget, preloaded or not, so that a limit
+    means the same in a zygote's job as in a cold child; CPU seconds."""
+    mapped = _mapped_bytes() - _PRELOADED_BYTES
     cap = mapped + limits.max_memory_bytes
     resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
     cpu = math.ceil(limits.timeout_seconds) + 5
