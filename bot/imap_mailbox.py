@@ -343,6 +343,8 @@ class ImapMailbox:
             found = {u for u in map(int, above) if u > state.last_uid}
         else:
             found = {int(u) for u in self._client.search(["UNSEEN"])}
+            if not state.uidnext:  # a server that leaves UIDNEXT out of SELECT: the highest UID + 1
+                state.uidnext = max(map(int, self._client.search(["ALL"])), default=0) + 1
             if state.since is not None:
                 found |= {int(u) for u in self._client.search(["SINCE", state.since])}
         if state.pending - found:  # handed out, then expunged by someone else: nothing to wait for

@@ -393,3 +393,29 @@ def test_make_mailbox_builds_it_from_settings(dovecot: Dovecot, mail_cert: Throw
     assert isinstance(box, ImapMailbox)
     list(box.fetch_new())
     box.close()
+
+
+def test_a_server_that_leaves_uidnext_out_still_keeps_old_read_mail_out(dovecot: Dovecot, imap_folder: str,
+                                                                        open_box: Any) -> None:
+    """The first pass's position must cover the read mail above the last unread one."""
+    append(dovecot, imap_folder, mail(0))
+    append(dovecot, imap_folder, mail(1), mail(2), flags=(SEEN,))  # read before the bot came
+    box = open_box()
+    real_connect = box._connect
+
+    def connect_without_uidnext() -> Any:
+        client = real_connect()
+        real_select = client.select_folder
+
+        def select(folder: str, readonly: bool = False) -> dict[bytes, Any]:
+            info = dict(real_select(folder, readonly))
+            info.pop(b"UIDNEXT", None)
+            return info
+
+        client.select_folder = select
+        return client
+
+    box._connect = connect_without_uidnext
+    [first] = box.fetch_new()
+    box.mark(first.key, "processed")
+    assert list(box.fetch_new()) == []
