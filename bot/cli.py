@@ -210,6 +210,16 @@ def db_upgrade() -> None:
     typer.echo("database is at the newest schema")
 
 
+@cli.command()
+def housekeep() -> None:
+    """Remove what crashes left behind and checkpoint the database (daily in `madoguchi run`)."""
+    from bot.housekeeping import housekeep as run_housekeeping
+
+    report = run_housekeeping(_app())
+    typer.echo(f"housekeeping: {report.stale_files_removed} stale temporary files removed, "
+               f"database WAL checkpointed: {'yes' if report.wal_checkpointed else 'no'}")
+
+
 def main() -> None:
     try:
         cli()

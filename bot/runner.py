@@ -2,8 +2,8 @@
 
 The service reads mail in the main thread (reacting within seconds through IMAP IDLE
 where the mailbox offers it) and leaves the timed jobs — delivery retries, the staff
-digest — to APScheduler. Exactly one scheduler runs per deployment: a lock file in the
-data folder says so clearly when a second one starts.
+digest, housekeeping — to APScheduler. Exactly one scheduler runs per deployment: a lock
+file in the data folder says so clearly when a second one starts.
 """
 
 from __future__ import annotations
@@ -18,10 +18,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from bot.app import App
 from bot.delivery import DeliveryReport, deliver_queued
 from bot.pipeline import Result, handle
+
+if TYPE_CHECKING:
+    from apscheduler.schedulers.background import BackgroundScheduler
 
 log = logging.getLogger("madoguchi.runner")
 WAIT_SLICE_SECONDS = 10.0  # how long one IDLE/sleep lasts before the stop flag is looked at
@@ -72,8 +76,6 @@ def scheduler_lock(data_dir: Path) -> Iterator[None]:
 
 def run_forever(app: App) -> None:
     """Read mail until SIGTERM/SIGINT, finishing the message in hand; timed jobs in APScheduler."""
-    from apscheduler.schedulers.background import BackgroundScheduler
-
     stop = threading.Event()
 
     def _stop(signum: int, _frame: FrameType | None) -> None:
@@ -83,19 +85,32 @@ def run_forever(app: App) -> None:
     with scheduler_lock(app.settings.data_dir):
         signal.signal(signal.SIGTERM, _stop)
         signal.signal(signal.SIGINT, _stop)
-        scheduler = BackgroundScheduler(timezone=app.settings.timezone)
-        scheduler.add_job(lambda: deliver_queued(app), "interval", seconds=app.settings.poll_seconds,
-                          id="deliver", max_instances=1, coalesce=True)
-        if app.settings.staff_addresses:
-            t = app.settings.digest_time
-            scheduler.add_job(lambda: _send_digest(app), "cron", hour=t.hour, minute=t.minute, id="digest",
-                              max_instances=1, coalesce=True)
+        scheduler = build_scheduler(app)
         scheduler.start()
         try:
             _intake_loop(app, stop)
         finally:
             scheduler.shutdown(wait=True)
             app.close()
+
+
+def build_scheduler(app: App) -> BackgroundScheduler:
+    """The timed jobs: delivery retries, the staff digest, daily housekeeping (local times)."""
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from bot.housekeeping import housekeep
+
+    scheduler = BackgroundScheduler(timezone=app.settings.timezone)
+    scheduler.add_job(lambda: deliver_queued(app), "interval", seconds=app.settings.poll_seconds,
+                      id="deliver", max_instances=1, coalesce=True)
+    if app.settings.staff_addresses:
+        t = app.settings.digest_time
+        scheduler.add_job(lambda: _send_digest(app), "cron", hour=t.hour, minute=t.minute, id="digest",
+                          max_instances=1, coalesce=True)
+    h = app.settings.housekeeping_time
+    scheduler.add_job(lambda: housekeep(app), "cron", hour=h.hour, minute=h.minute, id="housekeeping",
+                      max_instances=1, coalesce=True)
+    return scheduler
 
 
 def _intake_loop(app: App, stop: threading.Event) -> None:

@@ -38,6 +38,7 @@ DEFAULTS: dict[str, str] = {
     "staff_name": "",
     "timezone": "Asia/Tokyo",
     "digest_time": "08:30",
+    "housekeeping_time": "03:30",
     "poll_seconds": "60",
     "delivery_retry_hours": "48",
     "trusted_authserv_ids": "",
@@ -93,6 +94,7 @@ class Settings:
     mailbox_oauth_client_secret: str | None = field(default=None, repr=False)
     mailbox_oauth_scope: str | None = None
     outbox_auth: str = "password"
+    housekeeping_time: dt.time = dt.time(3, 30)
     base_dir: Path = field(default_factory=Path.cwd)
     source: str = "defaults"
 
@@ -158,7 +160,7 @@ def _validate(raw: dict[str, tuple[str, Path]], source: str) -> Settings:
         inquiry_handling=_choice("MADOGUCHI_INQUIRY_HANDLING", val("inquiry_handling"), INQUIRY_HANDLING),
         staff_name=val("staff_name") or None,
         timezone=_timezone(val("timezone")),
-        digest_time=_clock_time(val("digest_time")),
+        digest_time=_clock_time("MADOGUCHI_DIGEST_TIME", val("digest_time")),
         poll_seconds=_positive_int("MADOGUCHI_POLL_SECONDS", val("poll_seconds")),
         delivery_retry_hours=_positive_int("MADOGUCHI_DELIVERY_RETRY_HOURS", val("delivery_retry_hours")),
         trusted_authserv_ids=tuple(a.strip() for a in val("trusted_authserv_ids").split(",") if a.strip()),
@@ -167,6 +169,7 @@ def _validate(raw: dict[str, tuple[str, Path]], source: str) -> Settings:
         max_message_bytes=_positive_int("MADOGUCHI_MAX_MESSAGE_BYTES", val("max_message_bytes")),
         **_mailbox_oauth(val, base),
         outbox_auth=_choice("MADOGUCHI_OUTBOX_AUTH", val("outbox_auth"), OUTBOX_AUTH),
+        housekeeping_time=_clock_time("MADOGUCHI_HOUSEKEEPING_TIME", val("housekeeping_time")),
         base_dir=Path.cwd(),
         source=source,
     )
@@ -329,11 +332,11 @@ def _timezone(value: str) -> str:
     return value
 
 
-def _clock_time(value: str) -> dt.time:
+def _clock_time(name: str, value: str) -> dt.time:
     try:
         return dt.time.fromisoformat(value)
     except ValueError as exc:
-        raise SettingsError(f"MADOGUCHI_DIGEST_TIME: {value!r} is not HH:MM") from exc
+        raise SettingsError(f"{name}: {value!r} is not HH:MM") from exc
 
 
 def _positive_int(name: str, value: str) -> int:
