@@ -14,6 +14,7 @@ import grp
 import ipaddress
 import os
 import pwd
+import select
 import shutil
 import socket
 import ssl
@@ -248,13 +249,21 @@ class Dovecot:
         client.login(self.user, self.password)
         return client
 
-    def kick(self) -> None:
-        """Drop every connection of the test user, as a server restart or a NAT timeout would."""
+    def kick(self, *clients: Any) -> None:
+        """Drop every connection of the test user, as a server restart or a NAT timeout would.
+
+        doveadm returns once it has signalled the server's processes, before they hang up: pass
+        the IMAPClient objects whose connection must be gone before the test goes on.
+        """
         doveadm = shutil.which("doveadm") or "/usr/bin/doveadm"
         done = subprocess.run([doveadm, "-c", str(self.config_path), "kick", self.user], check=False,
                               capture_output=True, timeout=10)
         if done.returncode not in (0, 68):  # 68: nobody was connected
             raise RuntimeError(f"doveadm kick failed: {done.stderr.decode(errors='replace')}")
+        for client in clients:
+            if client is not None:  # readable: the BYE and the end of the stream have arrived
+                readable, _, _ = select.select([client.socket()], [], [], 10)
+                assert readable, "the server did not hang up within 10 s of the kick"
 
 
 # --- SMTP ---------------------------------------------------------------------------------

@@ -174,7 +174,7 @@ def test_imap_cut_between_batches_the_next_pass_reads_the_rest(
     def cut_before_second_batch(state: Any, batch: list[int]) -> Iterator[Incoming]:
         calls["n"] += 1
         if calls["n"] == 2:
-            dovecot.kick()  # the server drops us, as a restart or a NAT timeout would
+            dovecot.kick(box._client)  # the server drops us, as a restart or a NAT timeout would
         return real_fetch_batch(state, batch)
 
     box._fetch_batch = cut_before_second_batch  # type: ignore[method-assign]
@@ -204,7 +204,7 @@ def test_imap_cut_inside_a_batch_loses_nothing(
     def cut_before_third_mark(key: str, mark: Mark) -> None:
         marks.append(key)
         if len(marks) == 3:
-            dovecot.kick()
+            dovecot.kick(box._client)
         real_mark(key, mark)
 
     box.mark = cut_before_third_mark  # type: ignore[method-assign]
@@ -234,7 +234,7 @@ def test_imap_cut_at_the_last_message_of_a_batch_ends_the_pass_quietly(
     def cut_before_fourth_mark(key: str, mark: Mark) -> None:
         marks.append(key)
         if len(marks) == 4:  # batches of 4: the last of the first batch
-            dovecot.kick()
+            dovecot.kick(box._client)
         real_mark(key, mark)
 
     box.mark = cut_before_fourth_mark  # type: ignore[method-assign]

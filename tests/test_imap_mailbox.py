@@ -262,7 +262,7 @@ def test_a_failed_mark_holds_the_position_below_that_message(dovecot: Dovecot, i
     a, b = mail(1), mail(2)
     append(dovecot, imap_folder, a, b)
     first, second = box.fetch_new()
-    dovecot.kick()
+    dovecot.kick(box._client)
     box.mark(first.key, "processed")  # lost: the line is gone
     box.mark(second.key, "processed")  # reconnects and marks
     box.close()
@@ -274,7 +274,7 @@ def test_reconnects_after_a_dropped_connection(dovecot: Dovecot, imap_folder: st
     append(dovecot, imap_folder, mail(1))
     box = open_box()
     [first] = box.fetch_new()
-    dovecot.kick()
+    dovecot.kick(box._client)
     box.mark(first.key, "processed")  # the line is gone: logged, not raised; the ledger covers it
     second = mail(2)
     append(dovecot, imap_folder, second)
