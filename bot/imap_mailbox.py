@@ -34,6 +34,7 @@ import contextlib
 import datetime as dt
 import logging
 import ssl
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -58,6 +59,7 @@ IMAP_ERRORS: tuple[type[BaseException], ...] = (OSError, IMAPClientError)
 BATCH_UIDS = 50
 BATCH_BYTES = 64 * 1024 * 1024
 IDLE_RENEW_SECONDS = 25 * 60  # RFC 2177: a server may end an IDLE after 30 minutes
+STOP_CHECK_SECONDS = 1.0  # how often a wait looks whether the service is stopping
 FLAGS: dict[str, list[bytes]] = {"processed": [SEEN], "ignored": [SEEN], "quarantined": [SEEN, FLAGGED]}
 
 
@@ -178,6 +180,10 @@ class ImapMailbox:
         token = self._token()  # before dialling: no half-open connection when there is no token
         client = IMAPClient(t.host, port=t.port, ssl=t.implicit_tls, ssl_context=self._tls_context(),
                             timeout=self._timeout)
+        # imapclient sets imaplib's debug level to 5, which formats every response — mail
+        # contents included — for the "imapclient.imaplib" logger. Off: nothing of a message
+        # may reach a log, whatever level an operator sets.
+        client._imap.debug = 0
         try:
             if not t.implicit_tls:
                 self._starttls(client)
@@ -420,19 +426,22 @@ class ImapMailbox:
 
     # --- waiting --------------------------------------------------------------------------
 
-    def wait_for_new(self, timeout: float) -> bool:
-        """Block until new mail is there or announced (IMAP IDLE), or `timeout` seconds pass.
+    def wait_for_new(self, timeout: float, stop: threading.Event | None = None) -> bool:
+        """Block until new mail is there or announced (IMAP IDLE), `timeout` seconds pass, or `stop` is set.
 
         True means: fetch now. Mail that arrived since the last pass returns True at once,
         so nothing slips in between a fetch and the IDLE. Without IDLE this sleeps and then
-        looks. A lost line returns False; the next fetch reconnects.
+        looks. A lost line returns False; the next fetch reconnects. `stop` is looked at every
+        second, so SIGTERM ends a wait at once rather than at the end of the slice.
         """
+        stop = stop or threading.Event()
         try:
             if self._candidates(self._session(self._attempts)):
                 return True
             if self._has("IDLE"):
-                return self._idle(timeout)
-            time.sleep(timeout)
+                return self._idle(timeout, stop)
+            if stop.wait(timeout):
+                return False
             return bool(self._candidates(self._session(1)))
         except IMAP_ERRORS as exc:
             # Any failure while waiting — also a ProtocolError from imapclient's IDLE reader,
@@ -442,14 +451,14 @@ class ImapMailbox:
             self._drop()
             return False
 
-    def _idle(self, timeout: float) -> bool:
+    def _idle(self, timeout: float, stop: threading.Event) -> bool:
         """IDLE until EXISTS/RECENT, re-issued every `idle_renew_seconds` (well before 29 minutes)."""
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and not stop.is_set():
             until = min(deadline, time.monotonic() + self._idle_renew)
             self._client.idle()
             try:
-                woke = self._idle_until(until)
+                woke = self._idle_until(until, stop)
             except BaseException:
                 with contextlib.suppress(*IMAP_ERRORS):
                     self._client.idle_done()
@@ -459,15 +468,16 @@ class ImapMailbox:
                 return True
         return False
 
-    def _idle_until(self, until: float) -> bool:
-        while (left := until - time.monotonic()) > 0:
+    def _idle_until(self, until: float, stop: threading.Event) -> bool:
+        while (left := until - time.monotonic()) > 0 and not stop.is_set():
             started = time.monotonic()
-            responses = self._client.idle_check(timeout=left)
+            step = min(left, STOP_CHECK_SECONDS)
+            responses = self._client.idle_check(timeout=step)
             if any(_is_bye(r) for r in responses):
                 raise IMAPClientAbortError("the server ended the session")
             if _announces_new(responses):
                 return True
-            if not responses and time.monotonic() - started < min(left, 1.0) / 2:
+            if not responses and time.monotonic() - started < step / 2:
                 raise IMAPClientAbortError("the connection closed during IDLE")  # EOF polls as readable
         return False
 

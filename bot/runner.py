@@ -130,7 +130,7 @@ def _wait_for_mail(app: App, stop: threading.Event) -> None:
     while not stop.is_set() and waited < app.settings.poll_seconds:
         slice_ = min(WAIT_SLICE_SECONDS, app.settings.poll_seconds - waited)
         if wait is not None:
-            if wait(slice_):
+            if wait(slice_, stop=stop):
                 return
         else:
             stop.wait(slice_)

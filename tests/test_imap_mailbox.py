@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -419,3 +420,31 @@ def test_a_server_that_leaves_uidnext_out_still_keeps_old_read_mail_out(dovecot:
     [first] = box.fetch_new()
     box.mark(first.key, "processed")
     assert list(box.fetch_new()) == []
+
+
+def test_a_stop_ends_an_idle_wait_within_a_second_or_two(dovecot: Dovecot, imap_folder: str,
+                                                         open_box: Any) -> None:
+    box = open_box()
+    assert list(box.fetch_new()) == []
+    stop = threading.Event()
+    timer = threading.Timer(0.5, stop.set)
+    started = time.monotonic()
+    timer.start()
+    try:
+        assert box.wait_for_new(30, stop) is False
+    finally:
+        timer.join()
+    assert time.monotonic() - started < 3, "SIGTERM must not wait for the end of the IDLE slice"
+    append(dovecot, imap_folder, mail(1))  # the connection is still good after the stopped IDLE
+    assert len(list(box.fetch_new())) == 1
+
+
+def test_imaplib_traces_nothing_of_the_conversation(dovecot: Dovecot, imap_folder: str, open_box: Any,
+                                                    caplog: pytest.LogCaptureFixture) -> None:
+    """imapclient turns imaplib's tracing on; an operator's DEBUG level must not log the traffic."""
+    append(dovecot, imap_folder, mail(1))
+    box = open_box()
+    with caplog.at_level(logging.DEBUG, logger="imapclient.imaplib"):
+        [msg] = box.fetch_new()
+        box.mark(msg.key, "processed")
+    assert [r for r in caplog.records if r.name == "imapclient.imaplib"] == []
