@@ -158,6 +158,8 @@ class ImapMailbox:
         self._idle_renew = idle_renew_seconds
         self._client: Any = None
         self._state: _FolderState | None = None
+        self._in_pass = False  # fetch_new is being read: marks wait for the end of the batch
+        self._deferred: dict[Mark, list[int]] = {}
         self._positions: MailboxStateStore = positions or MemoryMailboxState()
         self._name = f"{'imaps' if target.implicit_tls else 'imap'}://{target.user}@{target.host}:{target.port}/" \
                      f"{target.folder}"
@@ -310,14 +312,16 @@ class ImapMailbox:
         """
         state = self._session(self._attempts)
         state.whole_pass_below = None
+        self._in_pass = True
         try:
             uids = self._candidates(state)
             uidnext = state.uidnext
             for batch in batches(uids, self._sizes(uids), *self._batch):
-                if self._client is None:  # a mark lost the line meanwhile: the rest next pass
+                yield from self._fetch_batch(state, batch)
+                self._flush_marks()
+                if self._client is None:  # the marks met a line that stayed dead: the rest next pass
                     log.warning("%s: connection lost while marking; the rest follows next pass", self.target)
                     return
-                yield from self._fetch_batch(state, batch)
                 self._save(state)
         except LINE_ERRORS as exc:
             log.warning("%s: connection lost while reading (%s); the rest follows next pass", self.target,
@@ -325,6 +329,8 @@ class ImapMailbox:
             self._drop()
             return
         finally:
+            self._in_pass = False
+            self._flush_marks()  # also when the reader stopped early (SIGTERM) or failed
             self._save(state)
         if not state.known and self._client is not None and self._state is state:
             state.whole_pass_below = max(uidnext, max(uids, default=0) + 1)
@@ -381,46 +387,76 @@ class ImapMailbox:
         processed / ignored: \\Seen, then moved when a processed folder is configured;
         quarantined: \\Flagged + \\Seen, or moved to the quarantine folder;
         inquiry: no change, left unread for staff (\\Seen when the operator chose mark_seen).
+
+        During a pass (while fetch_new is being read) marks are collected and sent per batch,
+        one UID STORE (or MOVE) for all the batch's messages of one outcome: a round trip per
+        message would cost more than handling it, the more so against a distant server. They
+        are sent before the next batch is fetched and when the pass ends; a crash before that
+        reads the batch again, and the ledger recognises it.
         """
         parsed = _parse_key(key)
         if parsed is None:
             log.warning("%s: ignoring a mark for a key that is not UIDVALIDITY:UID", self.target)
             return
         validity, uid = parsed
-        try:
-            state = self._state if self._client is not None and self._state else self._session(1)
-            if validity != state.uidvalidity:
-                log.warning("%s: ignoring the mark for %s: the folder's UIDVALIDITY changed", self.target, key)
-                return
-            self._apply(uid, mark)
-        except (OSError, IMAPClientAbortError, MailboxError) as exc:
-            log.warning("%s: could not mark %s (%s); it will be read again and recognised", self.target, key,
-                        type(exc).__name__)
-            self._drop()
+        if self._in_pass and self._state is not None and validity == self._state.uidvalidity:
+            self._deferred.setdefault(mark, []).append(uid)
             return
-        except IMAPClientError as exc:  # a NO from the server (quota, missing folder, …)
-            # The case change is committed; reading it again would only meet the same refusal.
-            log.warning("%s: the server refused to mark %s (%s)", self.target, key, type(exc).__name__)
-        state.pending.discard(uid)
-        state.marked_max = max(state.marked_max, uid)
+        self._mark_now(validity, {mark: [uid]})
+
+    def _flush_marks(self) -> None:
+        if not self._deferred or self._state is None:
+            return
+        groups, self._deferred = self._deferred, {}
+        self._mark_now(self._state.uidvalidity, groups)
+
+    def _mark_now(self, validity: int, groups: dict[Mark, list[int]]) -> None:
+        """Apply marks; a line found dead is reconnected once (STORE and MOVE bear a repeat)."""
+        uids = sorted(u for group in groups.values() for u in group)
+        what = f"{len(uids)} message(s) from UID {uids[0]}" if uids else "nothing"
+        state: _FolderState | None = None
+        for attempt in (1, 2):
+            try:
+                state = self._state if self._client is not None and self._state else self._session(1)
+                if validity != state.uidvalidity:
+                    log.warning("%s: ignoring the marks for %s: the folder's UIDVALIDITY changed", self.target,
+                                what)
+                    return
+                for mark, group in groups.items():
+                    self._apply(sorted(group), mark)
+                break
+            except (OSError, IMAPClientAbortError, MailboxError) as exc:
+                self._drop()
+                if attempt == 2:
+                    log.warning("%s: could not mark %s (%s); they will be read again and recognised",
+                                self.target, what, type(exc).__name__)
+                    return
+            except IMAPClientError as exc:  # a NO from the server (quota, missing folder, …)
+                # The case changes are committed; reading them again would only meet the same refusal.
+                log.warning("%s: the server refused to mark %s (%s)", self.target, what, type(exc).__name__)
+                break
+        if state is None:  # refused before the folder was selected (a failed login): read again
+            return
+        state.pending.difference_update(uids)
+        state.marked_max = max(state.marked_max, *uids) if uids else state.marked_max
         state.advance()
 
-    def _apply(self, uid: int, mark: Mark) -> None:
+    def _apply(self, uids: list[int], mark: Mark) -> None:
         if self._flags[mark]:
-            self._client.add_flags([uid], self._flags[mark], silent=True)
+            self._client.add_flags(uids, self._flags[mark], silent=True)
         folder = self._move_to.get(mark)
         if folder:
-            self._move(uid, folder)
+            self._move(uids, folder)
 
-    def _move(self, uid: int, folder: str) -> None:
-        """MOVE (RFC 6851), else COPY + \\Deleted + UID EXPUNGE of exactly this message."""
+    def _move(self, uids: list[int], folder: str) -> None:
+        """MOVE (RFC 6851), else COPY + \\Deleted + UID EXPUNGE of exactly these messages."""
         if self._has("MOVE"):
-            self._client.move([uid], folder)
+            self._client.move(uids, folder)
             return
-        self._client.copy([uid], folder)
-        self._client.add_flags([uid], [DELETED], silent=True)
+        self._client.copy(uids, folder)
+        self._client.add_flags(uids, [DELETED], silent=True)
         if self._has("UIDPLUS"):
-            self._client.uid_expunge([uid])
+            self._client.uid_expunge(uids)
         else:  # a plain EXPUNGE would also remove mail that others flagged \Deleted
             log.warning("%s: no UIDPLUS; the moved original stays flagged \\Deleted", self.target)
 
@@ -483,6 +519,7 @@ class ImapMailbox:
 
     def close(self) -> None:
         """Keep the position, log out politely; a line that is already gone is simply closed."""
+        self._flush_marks()
         if self._state is not None:
             self._save(self._state)
         client, self._client = self._client, None
