@@ -323,12 +323,40 @@ def _open_frames(data: bytes, limits: ReadLimits, heic: bool) -> tuple[list[Imag
                 probe.verify()
             with Image.open(io.BytesIO(data)) as im:
                 return _frames(im, limits), (im.format or "PNG")
-    except _Unreadable:
+    except _Unreadable as exc:
+        if exc.reason == "too_many_pixels" and data.startswith(b"\xff\xd8"):
+            return [_large_jpeg(data, limits)], "JPEG"
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        if data.startswith(b"\xff\xd8"):
+            return [_large_jpeg(data, limits)], "JPEG"
         raise _Unreadable("too_many_pixels") from exc
     except UnidentifiedImageError as exc:
         raise _Unreadable("unsupported_format" if heic else "corrupt") from exc
+    except Exception as exc:  # noqa: BLE001 - truncated or malformed image data
+        raise _Unreadable("corrupt") from exc
+
+
+def _large_jpeg(data: bytes, limits: ReadLimits) -> Image.Image:
+    """A phone photo above the pixel limit (48, 108, 200 Mpx cameras), decoded at 1/2, 1/4 or
+    1/8 of its size by the JPEG decoder itself (draft mode): the full-size pixels are never
+    held, so the limit still bounds memory. A document photographed at 200 Mpx has far more
+    detail than OCR needs. Beyond 1/8 it stays unreadable."""
+    from PIL import JpegImagePlugin
+
+    try:
+        # Opened through the plugin: Image.open's bomb check would refuse it before draft() can help.
+        im = JpegImagePlugin.JpegImageFile(io.BytesIO(data))
+        width, height = im.size
+        scale = next((s for s in (2, 4, 8) if (width // s) * (height // s) <= limits.max_pixels), None)
+        if scale is None:
+            raise _Unreadable("too_many_pixels")
+        im.draft("RGB", (-(-width // scale), -(-height // scale)))
+        _check_pixels(im.size, limits)
+        im.load()
+        return _upright_rgb(im)
+    except _Unreadable:
+        raise
     except Exception as exc:  # noqa: BLE001 - truncated or malformed image data
         raise _Unreadable("corrupt") from exc
 

@@ -440,6 +440,22 @@ def test_images_beyond_limits_or_broken_are_unreadable() -> None:
         assert reading.documents[0].unreadable
 
 
+
+def test_a_phone_photo_above_the_pixel_limit_is_read_at_a_fraction_of_its_size() -> None:
+    """48-200 Mpx cameras: the JPEG decoder scales down (1/2, 1/4, 1/8) instead of refusing."""
+    big = Image.new("L", (9000, 5000), 255)  # 45 Mpx, above the default 40 Mpx
+    exif = big.getexif()
+    exif[0x0112] = 6  # shown turned 90°: the orientation survives the reduced decode
+    ocr = FakeOcr(SYNTHETIC["passport"])
+    reading = read_attachment(_att(_jpeg(big, exif=exif), "IMG_9001.JPG", "image/jpeg"), ocr=ocr)
+    assert reading.unreadable_reason is None and _kinds(reading) == ["passport"]
+    assert ocr.seen[0].size == (2500, 4500)
+    small_limit = ReadLimits(max_pixels=1000)  # even 1/8 of 800 x 500 is more than this
+    photo = _jpeg(Image.new("RGB", (800, 500), "white"))
+    refused = read_attachment(_att(photo, "IMG_9002.jpg", "image/jpeg"), ocr=FakeOcr(""), limits=small_limit)
+    assert refused.unreadable_reason == "too_many_pixels"
+
+
 def test_a_number_on_a_photo_is_blacked_out() -> None:
     photo = Image.new("RGB", (700, 300), "white")
     ocr = FakeBoxOcr("個人番号 6214 9832 0257\n氏名 藤井 里奈\n生年月日 平成元年1月23日")
@@ -574,6 +590,20 @@ def test_made_up_card_photos_are_recognised(kind: str, tesseract: TesseractOcr) 
     reading = read_attachment(_att(photo, "IMG_1234.JPG", "image/jpeg"), ocr=tesseract)
     assert _kinds(reading) == [kind]
     assert not reading.documents[0].insurance_number_unmasked  # masked or absent on these
+
+
+
+@pytest.mark.slow
+@needs_font
+def test_a_card_photo_decoded_at_half_size_is_still_recognised(tesseract: TesseractOcr) -> None:
+    """The reduced decode of an oversized photo keeps enough detail for OCR."""
+    photo = _CARDS["residence_card"]()
+    with Image.open(io.BytesIO(photo)) as im:
+        width, height = im.size
+    limits = ReadLimits(max_pixels=width * height // 3)  # so the photo counts as too big: decoded at 1/2
+    reading = read_attachment(_att(photo, "IMG_1235.JPG", "image/jpeg"), ocr=tesseract, limits=limits)
+    assert reading.unreadable_reason is None
+    assert _kinds(reading) == ["residence_card"]
 
 
 @pytest.mark.slow
