@@ -25,6 +25,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from parsers.japanese import compact, find_dates, find_my_numbers, normalize
+from parsers.mrz import find_mrz
 
 __all__ = [
     "CARD_KINDS",
@@ -39,6 +40,7 @@ __all__ = [
 ]
 
 MIN_SCORE = 2.5  # below this a page is not recognised as any kind
+VERIFIED_MRZ = 4.0  # a machine-readable zone whose check digits agree (parsers.mrz)
 _HEAD_LINES = 4
 _HIRAGANA = re.compile(r"[\u3041-\u3096]")
 _LISTED_AFTER = re.compile(r"[、,:：]")  # 添付：住民票の写し, 運転免許証、住民票
@@ -395,6 +397,9 @@ def _verdict(text: str) -> _Verdict:
             verdict.heading.add(rule.kind)
         if title >= 3.0 or (score >= MIN_SCORE and any(_standing(t, prepared.lines) for t in rule.titles)):
             verdict.standing.add(rule.kind)
+    if find_mrz(text) is not None:  # every check digit agrees: a passport, whatever else OCR missed
+        verdict.scores["passport"] = verdict.scores.get("passport", 0.0) + VERIFIED_MRZ
+        verdict.standing.add("passport")
     if "request_form" in verdict.heading:  # its checklist names every other document
         verdict.scores = {k: (v if k == "request_form" else min(v, 1.0)) for k, v in verdict.scores.items()}
         verdict.standing = {"request_form"}
