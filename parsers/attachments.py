@@ -34,12 +34,14 @@ import html
 import io
 import logging
 import re
+import time
 import warnings
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from email.message import Message
 from pathlib import PurePosixPath, PureWindowsPath
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from PIL import Image, ImageDraw, ImageOps, UnidentifiedImageError
 
@@ -52,6 +54,7 @@ if TYPE_CHECKING:
     from parsers.ocr import OcrEngine, OcrWord
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 __all__ = ["ReadLimits", "decoded_filename", "read_attachment", "sniff"]
 
@@ -70,6 +73,7 @@ class ReadLimits:
     max_memory_bytes: int = 1 << 30  # address space the PDF sandbox may add
     render_dpi: int = 200
     min_image_side: int = 120  # smaller images are icons and logos: not OCR'd
+    ocr_seconds: float = 180.0  # all OCR of one attachment; no new OCR call starts after it
 
     def pdf(self) -> PdfLimits:
         return PdfLimits(
@@ -116,7 +120,8 @@ def read_attachment(
     name = decoded_filename(att)
     try:
         engine = ocr if ocr is not None else _default_ocr()
-        return _read(att, name, engine, limits)
+        budgeted = _OcrBudget(engine, limits.ocr_seconds) if engine is not None else None
+        return _read(att, name, budgeted, limits)
     except _Unreadable as problem:
         return _unreadable(name, problem.reason)
     except Exception as exc:  # noqa: BLE001 - never lose the mail over one file
@@ -149,6 +154,38 @@ def _decode_header_name(raw: str) -> str:
 def _unreadable(name: str, reason: str) -> AttachmentReading:
     doc = DocumentEvidence(kind="unknown", filename=name, unreadable=True, confidence=0.0)
     return AttachmentReading(filename=name, documents=(doc,), unreadable_reason=reason)
+
+
+class _OcrBudget:
+    """The OCR engine with a time budget for one attachment.
+
+    Each Tesseract call has its own timeout, but a 30-page scan read in several passes per
+    page, turned and masked, could still hold the pipeline for an hour. Once the budget is
+    spent no further call starts: the file is unreadable (`ocr_time_limit`), the requester is
+    asked to send it again, and the rest of the mail goes on. The engine's capabilities (word
+    boxes, orientation) are passed through only where it has them.
+    """
+
+    image_to_words: Callable[[Image.Image], list[OcrWord]]
+    detect_rotation: Callable[[Image.Image], int]
+
+    def __init__(self, inner: OcrEngine, seconds: float) -> None:
+        from parsers.ocr import OrientingOcr, WordBoxOcr
+
+        self._deadline = time.monotonic() + seconds
+        self.image_to_text: Callable[[Image.Image], str] = self._guard(inner.image_to_text)
+        if isinstance(inner, WordBoxOcr):
+            self.image_to_words = self._guard(inner.image_to_words)
+        if isinstance(inner, OrientingOcr):
+            self.detect_rotation = self._guard(inner.detect_rotation)
+
+    def _guard(self, call: Callable[[Image.Image], _T]) -> Callable[[Image.Image], _T]:
+        def guarded(image: Image.Image) -> _T:
+            if time.monotonic() > self._deadline:
+                raise _Unreadable("ocr_time_limit")
+            return call(image)
+
+        return guarded
 
 
 @functools.lru_cache(maxsize=1)
@@ -258,6 +295,8 @@ def _pdf_page(number: int, layer: str, png: bytes | None, ocr: OcrEngine | None,
             with Image.open(io.BytesIO(png)) as rendered:
                 rendered.load()
                 image, ocr_text, rotated = _ocr_upright(rendered.convert("L"), ocr, name)
+        except _Unreadable:
+            raise
         except Exception as exc:  # noqa: BLE001 - the page keeps its text layer
             log.warning("OCR of a PDF page failed: %s", type(exc).__name__)
     text = f"{layer}\n{ocr_text}" if ocr_text else layer
@@ -302,6 +341,8 @@ def _read_image(data: bytes, name: str, ocr: OcrEngine | None, limits: ReadLimit
             continue
         try:
             image, text, rotated = _ocr_upright(frame, ocr, name)
+        except _Unreadable:
+            raise
         except Exception as exc:  # noqa: BLE001 - Tesseract failed or timed out
             log.warning("OCR failed: %s", type(exc).__name__)
             raise _Unreadable("ocr_failed") from exc

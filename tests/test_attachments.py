@@ -456,6 +456,32 @@ def test_a_phone_photo_above_the_pixel_limit_is_read_at_a_fraction_of_its_size()
     assert refused.unreadable_reason == "too_many_pixels"
 
 
+
+class SlowOcr(FakeOcr):
+    """Takes `seconds` per call, as Tesseract does on a large noisy scan."""
+
+    def __init__(self, text: str, seconds: float) -> None:
+        super().__init__(text)
+        self.seconds = seconds
+
+    def image_to_text(self, image: Image.Image) -> str:
+        time.sleep(self.seconds)
+        return super().image_to_text(image)
+
+
+def test_ocr_of_one_attachment_stops_at_its_time_budget() -> None:
+    buf = io.BytesIO()
+    pages = [Image.new("RGB", (500, 400), "white") for _ in range(6)]
+    pages[0].save(buf, format="TIFF", save_all=True, append_images=pages[1:])
+    slow = SlowOcr(SYNTHETIC["seal_certificate"], 0.2)
+    started = time.monotonic()
+    reading = read_attachment(_att(buf.getvalue(), "fax.tif"), ocr=slow, limits=ReadLimits(ocr_seconds=0.5))
+    assert reading.unreadable_reason == "ocr_time_limit" and reading.documents[0].unreadable
+    assert len(slow.seen) < 6 and time.monotonic() - started < 1.5, "no OCR call starts after the budget"
+    within = read_attachment(_att(buf.getvalue(), "fax.tif"), ocr=SlowOcr(SYNTHETIC["seal_certificate"], 0.01))
+    assert within.unreadable_reason is None and _kinds(within) == ["seal_certificate"]
+
+
 def test_a_number_on_a_photo_is_blacked_out() -> None:
     photo = Image.new("RGB", (700, 300), "white")
     ocr = FakeBoxOcr("個人番号 6214 9832 0257\n氏名 藤井 里奈\n生年月日 平成元年1月23日")
