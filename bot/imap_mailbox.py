@@ -182,10 +182,12 @@ class ImapMailbox:
         token = self._token()  # before dialling: no half-open connection when there is no token
         client = IMAPClient(t.host, port=t.port, ssl=t.implicit_tls, ssl_context=self._tls_context(),
                             timeout=self._timeout)
-        # imapclient sets imaplib's debug level to 5, which formats every response — mail
-        # contents included — for the "imapclient.imaplib" logger. Off: nothing of a message
-        # may reach a log, whatever level an operator sets.
-        client._imap.debug = 0
+        # imapclient sets imaplib's debug level to 5, which formats the protocol traffic for
+        # the "imapclient.imaplib" logger. Off: nothing of a message may reach a log, whatever
+        # level an operator sets. (A private attribute: tolerated if a release drops it.)
+        imap = getattr(client, "_imap", None)
+        if imap is not None:
+            imap.debug = 0
         try:
             if not t.implicit_tls:
                 self._starttls(client)
