@@ -79,7 +79,7 @@ PROJECT = HERE.parent
 sys.path.insert(0, str(HERE))
 sys.path.append(str(PROJECT))  # for tests/ (the servers); last, so a child's PYTHONPATH snapshot of bot/ wins
 
-from intake import _cpu, _rss_kb, _usage, machine, snapshot_code  # noqa: E402
+from intake import _cpu, _rss_kb, _usage, machine, print_pages_and_memory, snapshot_code  # noqa: E402
 from make_mail import generate, make_mail  # noqa: E402
 
 BASELINE_BATCH = 100
@@ -767,17 +767,7 @@ def print_table(data: dict[str, Any]) -> None:
     print("dbg on = the baseline with imapclient's default imaplib debug level; peak MB = the bot process's VmHWM;")
     print("child: largest RSS of a child process (the PDF zygote); total: PSS of the bot plus its children;")
     print("both sampled every 0.5 s.")
-    for p in s["per_page"]:
-        runs = ", ".join(f"{x:.0f}" for x in p["ms_per_page_runs"])
-        print(f"PDF N={p['n']}: {p['pdf_mails']} files, {p['pages']} pages. Extra per page: {p['ms_per_page']:.0f} ms "
-              f"wall (paired runs: {runs}), {p['cpu_ms_per_page']:.0f} ms CPU; per-message median "
-              f"{p['ms_per_page_per_message_median']:.0f} ms/page; a 1-page file adds "
-              f"{p['ms_extra_for_1_page_file']:.0f} ms, a 2-page file {p['ms_extra_for_2_page_file']:.0f} ms")
-    for r in s["rows"]:
-        if r["rss_samples_mb"]:
-            samples = ", ".join(f"{k}: {v}" for k, v in r["rss_samples_mb"])
-            print(f"RSS MB of the bot during {r['set']} N={r['n']} (after start-up {r['startup_rss_mb']:.1f}; "
-                  f"after message k): {samples}")
+    print_pages_and_memory(s)
     re_ = data.get("reaction")
     if re_:
         print(f"reaction: median {re_['median_s'] * 1000:.0f} ms, p90 {re_['p90_s'] * 1000:.0f} ms, max "

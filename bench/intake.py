@@ -421,6 +421,11 @@ def print_table(data: dict[str, Any], summary: dict[str, Any]) -> None:
     print("ratio: bot msg/s ÷ baseline msg/s (wall), cpu: the same on CPU seconds; start: build_app seconds;")
     print("peak MB: ru_maxrss of the bot's process; child: largest process it started (PDF sandbox, tesseract")
     print("probe); base: ru_maxrss of the baseline loop; load: 1-min load average before each run.")
+    print_pages_and_memory(summary)
+
+
+def print_pages_and_memory(summary: dict[str, Any]) -> None:
+    """The per-page PDF cost and the RSS samples as the backlog grows (shared with imap_bench)."""
     for p in summary["per_page"]:
         runs = ", ".join(f"{x:.0f}" for x in p["ms_per_page_runs"])
         print(f"PDF N={p['n']}: {p['pdf_mails']} files, {p['pages']} pages. Extra per page: {p['ms_per_page']:.0f} ms "
