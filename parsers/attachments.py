@@ -351,7 +351,8 @@ def _read_image(data: bytes, name: str, ocr: OcrEngine | None, limits: ReadLimit
     masked = None
     if any(d.my_number or d.insurance_number_unmasked for d in documents):
         masked = _mask_images(pages, ocr, fmt)
-    return AttachmentReading(filename=name, documents=tuple(documents), masked_data=masked)
+    form = _form_facts(pages, {})  # a photographed or scanned form: what its OCR text shows
+    return AttachmentReading(filename=name, documents=tuple(documents), form=form, masked_data=masked)
 
 
 def _open_frames(data: bytes, limits: ReadLimits, heic: bool) -> tuple[list[Image.Image], str]:

@@ -367,6 +367,18 @@ def test_a_photo_is_ocrd_and_classified_whatever_its_name() -> None:
     assert reading.documents[0].names == ("YAMADA HANAKO",)
 
 
+
+def test_a_photographed_request_form_gives_its_facts_as_a_scanned_pdf_does() -> None:
+    from parsers.request_form import facts_from_text
+
+    photo = _jpeg(Image.new("RGB", (1200, 1700), "white"))
+    reading = read_attachment(_att(photo, "IMG_0100.jpg", "image/jpeg"), ocr=FakeOcr(SYNTHETIC["request_form"]))
+    expected = facts_from_text(SYNTHETIC["request_form"])
+    assert expected is not None and expected.request_types
+    assert _kinds(reading) == ["request_form"]
+    assert reading.form is not None and reading.form.request_types == expected.request_types
+
+
 def test_exif_orientation_and_transparency_are_applied_before_ocr() -> None:
     upright = Image.new("RGB", (600, 400), "white")
     exif = upright.getexif()

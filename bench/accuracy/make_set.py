@@ -30,7 +30,9 @@ import random
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import NotRequired, TypedDict, Unpack
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -38,7 +40,7 @@ sys.path.insert(0, str(ROOT / "tests" / "scenarios"))
 
 import make_fixtures as mf  # noqa: E402
 import pypdfium2 as pdfium  # noqa: E402
-from PIL import Image, ImageChops, ImageDraw, ImageEnhance, ImageFilter  # noqa: E402
+from PIL import Image, ImageChops, ImageDraw, ImageEnhance, ImageFilter, ImageFont  # noqa: E402
 from pypdf import PdfReader  # noqa: E402
 
 from replies.form_pdf import build_request_form  # noqa: E402
@@ -48,29 +50,79 @@ FIXED_DATE = time.strptime("2025-06-01 10:00:00", "%Y-%m-%d %H:%M:%S")
 
 # --------------------------------------------------------------------------- degradations
 
-SCANS = {  # page scans: dpi, skew, grey, jpeg quality, blur, noise, container
-    "scan300_pdf": dict(dpi=300, angle=0.4, grey=True, quality=88, blur=0.0, noise=0.02, fmt="pdf"),
-    "scan200_pdf": dict(dpi=200, angle=-1.2, grey=False, quality=75, blur=0.4, noise=0.03, fmt="pdf"),
-    "scan150_jpg": dict(dpi=150, angle=1.0, grey=True, quality=60, blur=0.5, noise=0.04, fmt="jpg"),
-    "scan150_q40": dict(dpi=150, angle=-0.6, grey=False, quality=40, blur=0.6, noise=0.05, fmt="jpg"),
-    "scan200_dark": dict(
+RGB = tuple[int, int, int]
+
+
+class ScanSpec(TypedDict):
+    dpi: int
+    angle: float
+    grey: bool
+    quality: int
+    blur: float
+    noise: float
+    fmt: str
+    brightness: NotRequired[float]
+    contrast: NotRequired[float]
+
+
+class PhotoSpec(TypedDict):
+    width: int
+    angle: float
+    persp: float
+    shadow: float
+    brightness: float
+    contrast: float
+    blur: float
+    noise: float
+    quality: int
+
+
+class Label(TypedDict, total=False):
+    """The optional fields of a labels.json item."""
+
+    request_types: list[str]
+    layout: str
+    checkboxes: dict[str, bool]
+    marks: dict[str, str]
+    pages: int
+    number12: str
+    number12_passes_check: bool
+    side: str
+
+
+class Item(Label):
+    """One labels.json item."""
+
+    file: str
+    kind: str
+    degradation: str
+    source: str
+    my_number: bool
+
+
+SCANS: dict[str, ScanSpec] = {  # page scans: dpi, skew, grey, jpeg quality, blur, noise, container
+    "scan300_pdf": ScanSpec(dpi=300, angle=0.4, grey=True, quality=88, blur=0.0, noise=0.02, fmt="pdf"),
+    "scan200_pdf": ScanSpec(dpi=200, angle=-1.2, grey=False, quality=75, blur=0.4, noise=0.03, fmt="pdf"),
+    "scan150_jpg": ScanSpec(dpi=150, angle=1.0, grey=True, quality=60, blur=0.5, noise=0.04, fmt="jpg"),
+    "scan150_q40": ScanSpec(dpi=150, angle=-0.6, grey=False, quality=40, blur=0.6, noise=0.05, fmt="jpg"),
+    "scan200_dark": ScanSpec(
         dpi=200, angle=2.0, grey=True, quality=70, blur=0.3, noise=0.03, fmt="pdf", brightness=0.78, contrast=0.7
     ),
 }
-PHOTOS = {  # phone photos (pages and cards): final width, rotation, perspective, shadow, light
-    "photo_tilt": dict(
+PHOTOS: dict[str, PhotoSpec] = {  # phone photos (pages and cards): final width, rotation, perspective, shadow, light
+    "photo_tilt": PhotoSpec(
         width=1600, angle=-4.0, persp=0.05, shadow=0.35, brightness=1.0, contrast=1.0, blur=0.7, noise=0.04, quality=75
     ),
-    "photo_shadow": dict(
+    "photo_shadow": PhotoSpec(
         width=1400, angle=2.5, persp=0.03, shadow=0.55, brightness=0.95, contrast=0.9, blur=0.5, noise=0.05, quality=70
     ),
-    "photo_dim_q50": dict(
+    "photo_dim_q50": PhotoSpec(
         width=1200, angle=6.0, persp=0.04, shadow=0.3, brightness=0.7, contrast=0.75, blur=0.8, noise=0.06, quality=50
     ),
-    "photo_small_q40": dict(
+    "photo_small_q40": PhotoSpec(
         width=900, angle=-7.5, persp=0.06, shadow=0.25, brightness=1.0, contrast=0.95, blur=0.6, noise=0.05, quality=40
     ),
-    "photo_clean_q95": dict(
+    "photo_clean_q95": PhotoSpec(
         width=1500,
         angle=1.2,
         persp=0.015,
@@ -93,12 +145,12 @@ def _noise(img: Image.Image, amount: float, rnd: random.Random) -> Image.Image:
     return Image.blend(img, Image.merge("RGB", [nz] * 3), amount)
 
 
-def scan(page: Image.Image, spec: dict, seed: int) -> Image.Image:
+def scan(page: Image.Image, spec: ScanSpec, seed: int) -> Image.Image:
     """A flatbed scan of a printed page (page already rendered at spec dpi)."""
     rnd = random.Random(seed)
     img = page.convert("L" if spec["grey"] else "RGB")
     fill = 245 if img.mode == "L" else (245, 245, 243)
-    img = img.rotate(spec["angle"], resample=Image.BICUBIC, fillcolor=fill)
+    img = img.rotate(spec["angle"], resample=Image.Resampling.BICUBIC, fillcolor=fill)
     if spec.get("brightness"):
         img = ImageEnhance.Brightness(img).enhance(spec["brightness"])
     if spec.get("contrast"):
@@ -108,7 +160,7 @@ def scan(page: Image.Image, spec: dict, seed: int) -> Image.Image:
     return _noise(img, spec["noise"], rnd)
 
 
-def photo(subject: Image.Image, spec: dict, seed: int, bg: tuple = (196, 188, 176)) -> Image.Image:
+def photo(subject: Image.Image, spec: PhotoSpec, seed: int, bg: RGB = (196, 188, 176)) -> Image.Image:
     """A hand-held phone photo: on a desk, perspective, rotation, gradient shadow, blur, noise."""
     rnd = random.Random(seed)
     subject = subject.convert("RGB")
@@ -133,8 +185,8 @@ def photo(subject: Image.Image, spec: dict, seed: int, bg: tuple = (196, 188, 17
         W + rnd.uniform(-p, p) * W,
         j(0),
     )
-    img = base.transform((W, H), Image.QUAD, quad, resample=Image.BICUBIC, fillcolor=bg)
-    img = img.rotate(spec["angle"], resample=Image.BICUBIC, expand=True, fillcolor=bg)
+    img = base.transform((W, H), Image.Transform.QUAD, quad, resample=Image.Resampling.BICUBIC, fillcolor=bg)
+    img = img.rotate(spec["angle"], resample=Image.Resampling.BICUBIC, expand=True, fillcolor=bg)
     # uneven light: a gradient shadow across the frame
     grad = Image.linear_gradient("L").resize(img.size).rotate(rnd.uniform(0, 360), fillcolor=128)
     s = spec["shadow"]
@@ -144,7 +196,7 @@ def photo(subject: Image.Image, spec: dict, seed: int, bg: tuple = (196, 188, 17
     img = ImageEnhance.Contrast(img).enhance(spec["contrast"])
     img = img.filter(ImageFilter.GaussianBlur(spec["blur"]))
     w = spec["width"]
-    img = img.resize((w, int(img.height * w / img.width)), Image.LANCZOS)
+    img = img.resize((w, int(img.height * w / img.width)), Image.Resampling.LANCZOS)
     return _noise(img, spec["noise"], rnd)
 
 
@@ -167,7 +219,8 @@ def save_image(img: Image.Image, path: Path, fmt: str, quality: int, dpi: int = 
 def render(pdf: bytes | Path, dpi: int, page: int = 0) -> Image.Image:
     doc = pdfium.PdfDocument(pdf if isinstance(pdf, bytes) else str(pdf))
     try:
-        return doc[page].render(scale=dpi / 72).to_pil().convert("RGB")
+        img: Image.Image = doc[page].render(scale=dpi / 72).to_pil().convert("RGB")
+        return img
     finally:
         doc.close()
 
@@ -204,7 +257,7 @@ def card_capture() -> list[Image.Image]:
 
 def special_permanent_card(seed: int, name: str, nat: str, dob: str, addr: str) -> Image.Image:
     rnd = random.Random(seed)
-    c = mf.card_canvas(1000, 630, (228, 242, 232), rnd, (210, 230, 216))
+    c: Image.Image = mf.card_canvas(1000, 630, (228, 242, 232), rnd, (210, 230, 216))
     dr = ImageDraw.Draw(c)
     green = (30, 100, 70)
     mf.bold(dr, (36, 24), "特別永住者証明書", mf.font(38), green)
@@ -225,7 +278,7 @@ def special_permanent_card(seed: int, name: str, nat: str, dob: str, addr: str) 
 
 def my_number_back(seed: int, number: str, name: str, dob: str) -> Image.Image:
     rnd = random.Random(seed)
-    c = mf.card_canvas(1000, 630, (246, 240, 242), rnd, (232, 222, 228))
+    c: Image.Image = mf.card_canvas(1000, 630, (246, 240, 242), rnd, (232, 222, 228))
     dr = ImageDraw.Draw(c)
     dr.text((40, 40), "個人番号", font=mf.font(24), fill=(60, 60, 60))
     mf.bold(dr, (40, 76), number[:4] + " " + number[4:8] + " " + number[8:], mf.font(52))
@@ -265,13 +318,16 @@ def _draw_mark(
     box: tuple[float, float, float, float],
     mark: str,
     rnd: random.Random,
-    ink: tuple,
+    ink: RGB,
     scale: float,
 ) -> None:
     x0, y0, x1, y1 = box
     w = x1 - x0
     lw = max(2, int(scale * rnd.uniform(1.0, 1.6)))
-    jx = lambda v: v + rnd.uniform(-0.12, 0.12) * w  # noqa: E731
+
+    def jx(v: float) -> float:
+        return v + rnd.uniform(-0.12, 0.12) * w
+
     if mark in ("tick", "tick_ball"):
         pen = ink if mark == "tick" else (40, 40, 160)
         dr.line(
@@ -320,7 +376,7 @@ def filled_form(values: dict[str, str]) -> bytes:
     return buf.getvalue()
 
 
-def project_form(index: int, chosen: set[str], dpi: int) -> tuple[list[Image.Image], dict]:
+def project_form(index: int, chosen: set[str], dpi: int) -> tuple[list[Image.Image], dict[str, str]]:
     """Page images of the project's own form, printed and filled in by hand."""
     rnd = random.Random(9000 + index)
     pdf = _blank_form()
@@ -335,8 +391,12 @@ def project_form(index: int, chosen: set[str], dpi: int) -> tuple[list[Image.Ima
     scale = dpi / 72
     page_h = float(reader.pages[0].mediabox.height)
     draws = [ImageDraw.Draw(pg) for pg in pages]
-    ink = rnd.choice([(20, 20, 20), (25, 35, 110)])
-    hand = lambda s: mf.font(int(s * scale), mf.MINCHO)  # noqa: E731
+    ink: RGB = rnd.choice([(20, 20, 20), (25, 35, 110)])
+
+    def hand(s: float) -> ImageFont.FreeTypeFont:
+        f: ImageFont.FreeTypeFont = mf.font(int(s * scale), mf.MINCHO)
+        return f
+
     name = NAMES[index % len(NAMES)]
     values = {
         "requester_name": name,
@@ -357,7 +417,7 @@ def project_form(index: int, chosen: set[str], dpi: int) -> tuple[list[Image.Ima
                 font=hand(size),
                 fill=ink,
             )
-    marks = {}
+    marks: dict[str, str] = {}
     for code in TYPES:
         if code in chosen:
             p, (x0, y0, x1, y1) = rects["type_" + code]
@@ -382,53 +442,77 @@ class SetBuilder:
         self.raw = out / "_raw"
         self.raw.mkdir(parents=True, exist_ok=True)
         mf.OUT = self.raw
-        self.items: list[dict] = []
+        self.items: list[Item] = []
 
-    def add(self, name: str, kind: str, degradation: str, source: str, **label: object) -> Path:
-        item = dict(
-            file=name, kind=kind, degradation=degradation, source=source, my_number=bool(label.pop("my_number", False))
-        )
-        item.update(label)
+    def add(
+        self, name: str, kind: str, degradation: str, source: str, my_number: bool = False, **label: Unpack[Label]
+    ) -> Path:
+        item: Item = {
+            "file": name,
+            "kind": kind,
+            "degradation": degradation,
+            "source": source,
+            "my_number": bool(my_number),
+            **label,
+        }
         self.items.append(item)
         return self.out / name
 
     # a text PDF made by a mf drawer, kept clean and/or scanned/photographed
-    def pdf_doc(self, stem: str, kind: str, make, degradations: list[str], seed: int, **label: object) -> None:
+    def pdf_doc(
+        self,
+        stem: str,
+        kind: str,
+        make: Callable[[str], object],
+        degradations: list[str],
+        seed: int,
+        my_number: bool = False,
+        **label: Unpack[Label],
+    ) -> None:
         make(stem + ".pdf")
         src = self.raw / (stem + ".pdf")
         for deg in degradations:
             seed += 1
             if deg == "clean_pdf":
                 (self.out / f"{stem}__clean.pdf").write_bytes(src.read_bytes())
-                self.add(f"{stem}__clean.pdf", kind, deg, stem, **label)
+                self.add(f"{stem}__clean.pdf", kind, deg, stem, my_number, **label)
             elif deg in SCANS:
                 spec = SCANS[deg]
                 img = scan(render(src, spec["dpi"]), spec, seed)
                 ext = "pdf" if spec["fmt"] == "pdf" else "jpg"
                 save_image(
                     img,
-                    self.add(f"{stem}__{deg}.{ext}", kind, deg, stem, **label),
+                    self.add(f"{stem}__{deg}.{ext}", kind, deg, stem, my_number, **label),
                     spec["fmt"],
                     spec["quality"],
                     spec["dpi"],
                 )
             else:
-                spec = PHOTOS[deg]
-                img = photo(render(src, 200), spec, seed)
-                save_image(img, self.add(f"{stem}__{deg}.jpg", kind, deg, stem, **label), "jpg", spec["quality"])
+                pspec = PHOTOS[deg]
+                img = photo(render(src, 200), pspec, seed)
+                save_image(
+                    img, self.add(f"{stem}__{deg}.jpg", kind, deg, stem, my_number, **label), "jpg", pspec["quality"]
+                )
 
     def card(
-        self, stem: str, kind: str, card: Image.Image, degradations: list[str], seed: int, **label: object
+        self,
+        stem: str,
+        kind: str,
+        card: Image.Image,
+        degradations: list[str],
+        seed: int,
+        my_number: bool = False,
+        **label: Unpack[Label],
     ) -> None:
         for deg in degradations:
             seed += 1
             spec = PHOTOS[deg]
-            bg = random.Random(seed).choice([(196, 188, 176), (120, 96, 72), (60, 60, 64), (230, 230, 226)])
+            bg: RGB = random.Random(seed).choice([(196, 188, 176), (120, 96, 72), (60, 60, 64), (230, 230, 226)])
             img = photo(card, spec, seed, bg)
-            save_image(img, self.add(f"{stem}__{deg}.jpg", kind, deg, stem, **label), "jpg", spec["quality"])
+            save_image(img, self.add(f"{stem}__{deg}.jpg", kind, deg, stem, my_number, **label), "jpg", spec["quality"])
 
 
-def build(out: Path, size: str) -> list[dict]:
+def build(out: Path, size: str) -> list[Item]:
     b = SetBuilder(out)
     P = mf.PEOPLE
     big = size == "large"
@@ -534,9 +618,9 @@ def build(out: Path, size: str) -> list[dict]:
                 )
                 save_image(pages[0], path, "jpg", spec["quality"])
         else:
-            spec = PHOTOS[deg]
+            pspec = PHOTOS[deg]
             pages, marks = project_form(i, chosen, 200)
-            img = photo(pages[0], spec, 7000 + i)
+            img = photo(pages[0], pspec, 7000 + i)
             path = b.add(
                 f"own_form_{i:02d}__{deg}.jpg",
                 "request_form",
@@ -548,7 +632,7 @@ def build(out: Path, size: str) -> list[dict]:
                 layout="own",
                 pages=1,
             )
-            save_image(img, path, "jpg", spec["quality"])
+            save_image(img, path, "jpg", pspec["quality"])
 
     # ---- the project's own form filled in on screen (AcroForm values), a clean digital PDF
     for i, chosen in enumerate(choices[:3] if not big else choices[:6]):
@@ -595,7 +679,7 @@ def build(out: Path, size: str) -> list[dict]:
         if number:
             person["number"] = mf.fw(number[:4]) + "　" + mf.fw(number[4:8]) + "　" + mf.fw(number[8:])
 
-        def make(n: str, city=city, person=person, p=p, i=i) -> None:
+        def make(n: str, city: str = city, person: dict[str, str] = person, p: dict[str, str] = p, i: int = i) -> None:
             mf.resident_record(
                 n,
                 city,

@@ -24,6 +24,7 @@ import sys
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 ROOT = Path(__file__).resolve().parents[2]
@@ -32,6 +33,9 @@ sys.path.insert(0, str(ROOT))
 from bot.models import Attachment  # noqa: E402
 from parsers.attachments import ReadLimits, read_attachment  # noqa: E402
 from parsers.ocr import TesseractOcr  # noqa: E402
+
+# A row, a label item and the summary are JSON objects with mixed values.
+Json = dict[str, Any]
 
 TYPES = ["notify_purpose", "disclose", "correct", "suspend", "stop_third_party", "disclose_third_party_records"]
 CTYPES = {".pdf": "application/pdf", ".jpg": "image/jpeg", ".png": "image/png"}
@@ -56,13 +60,13 @@ def predicted_kind(kinds: list[str]) -> str:
     return "|".join(unique) if unique else "(none)"
 
 
-def read_all(folder: Path, only: str | None) -> list[dict]:
-    labels = json.loads((folder / "labels.json").read_text())["items"]
+def read_all(folder: Path, only: str | None) -> list[Json]:
+    labels: list[Json] = json.loads((folder / "labels.json").read_text())["items"]
     if only:
         labels = [it for it in labels if only in it["file"]]
     ocr = TesseractOcr()
     limits = ReadLimits()
-    rows = []
+    rows: list[Json] = []
     for n, it in enumerate(labels, 1):
         path = folder / it["file"]
         # uninformative file names, as phones and scanners give them: the reader must go by content
@@ -73,7 +77,7 @@ def read_all(folder: Path, only: str | None) -> list[dict]:
         c1, k1, w1 = time.process_time(), _children_cpu(), time.perf_counter()
         kinds = [d.kind for d in reading.documents]
         pages = sorted({p for d in reading.documents for p in d.pages}) or [1]
-        row = dict(
+        row: Json = dict(
             file=it["file"],
             true_kind=it["kind"],
             degradation=it["degradation"],
@@ -114,7 +118,7 @@ def read_all(folder: Path, only: str | None) -> list[dict]:
     return rows
 
 
-def summarise(rows: list[dict]) -> dict:
+def summarise(rows: list[Json]) -> Json:
     kinds = sorted({r["true_kind"] for r in rows})
     per_kind = {}
     for k in kinds:
@@ -122,7 +126,7 @@ def summarise(rows: list[dict]) -> dict:
         per_kind[k] = dict(
             n=len(rs), correct=sum(r["kind_ok"] for r in rs), accuracy=sum(r["kind_ok"] for r in rs) / len(rs)
         )
-    confusion: dict[str, Counter] = defaultdict(Counter)
+    confusion: dict[str, Counter[str]] = defaultdict(Counter)
     for r in rows:
         confusion[r["true_kind"]][r["pred"]] += 1
     per_deg = {}
@@ -159,7 +163,7 @@ def summarise(rows: list[dict]) -> dict:
     scanned = [r for r in rows if not r["file"].endswith("__clean.pdf")]
     clean = [r for r in rows if r["file"].endswith("__clean.pdf")]
 
-    def timing(rs: list[dict]) -> dict:
+    def timing(rs: list[Json]) -> Json:
         cpu = [r["cpu_s"] / r["pages"] for r in rs]
         wall = [r["wall_s"] / r["pages"] for r in rs]
         return dict(
@@ -212,7 +216,7 @@ def summarise(rows: list[dict]) -> dict:
     )
 
 
-def machine() -> dict:
+def machine() -> Json:
     def run(cmd: list[str]) -> str:
         try:
             return subprocess.run(cmd, capture_output=True, text=True, timeout=20).stdout.strip()
