@@ -49,6 +49,7 @@ from imapclient.imapclient import DELETED, FLAGGED, SEEN
 from bot.mailbox import Incoming, Mark
 from bot.mailbox_state import MailboxStateStore, MemoryMailboxState
 from bot.oauth import OAuthError, TokenProvider
+from bot.tls import client_context
 
 log = logging.getLogger("madoguchi.imap")
 
@@ -170,17 +171,11 @@ class ImapMailbox:
 
     # --- the connection -------------------------------------------------------------------
 
-    def _tls_context(self) -> ssl.SSLContext:
-        """Verification always on; a configured CA file replaces the system's trust store."""
-        ctx = ssl.create_default_context(cafile=str(self._ca_file) if self._ca_file else None)
-        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-        return ctx
-
     def _connect(self) -> Any:
         """Open, secure and log in one connection: the only place that dials the server."""
         t = self.target
         token = self._token()  # before dialling: no half-open connection when there is no token
-        client = IMAPClient(t.host, port=t.port, ssl=t.implicit_tls, ssl_context=self._tls_context(),
+        client = IMAPClient(t.host, port=t.port, ssl=t.implicit_tls, ssl_context=client_context(self._ca_file),
                             timeout=self._timeout)
         # imapclient sets imaplib's debug level to 5, which formats the protocol traffic for
         # the "imapclient.imaplib" logger. Off: nothing of a message may reach a log, whatever
@@ -211,7 +206,7 @@ class ImapMailbox:
 
     def _starttls(self, client: Any) -> None:
         if client.has_capability("STARTTLS"):
-            client.starttls(self._tls_context())
+            client.starttls(client_context(self._ca_file))
         elif not self._allow_plaintext:
             raise MailboxSecurityError(
                 f"{self.target} does not offer STARTTLS: refusing to send the password and the mail in "

@@ -41,6 +41,8 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlencode, urlsplit
 
+from bot.tls import client_context
+
 log = logging.getLogger("madoguchi.oauth")
 
 REFRESH_MARGIN_SECONDS = 5 * 60.0
@@ -154,11 +156,6 @@ class ClientCredentialsSource:
     def describe(self) -> str:
         return f"the token endpoint {self._host}"
 
-    def _context(self) -> ssl.SSLContext:
-        ctx = ssl.create_default_context(cafile=str(self._ca_file) if self._ca_file else None)
-        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-        return ctx
-
     def fetch(self) -> Token:
         body = urlencode({"grant_type": "client_credentials", "client_id": self._client_id,
                           "client_secret": self._secret, "scope": self._scope}).encode("ascii")
@@ -166,7 +163,7 @@ class ClientCredentialsSource:
             self._url, data=body, method="POST",
             headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json",
                      "User-Agent": "madoguchi"})
-        context = self._context() if self._url.startswith("https:") else None
+        context = client_context(self._ca_file) if self._url.startswith("https:") else None
         try:
             with urllib.request.urlopen(request, timeout=self._timeout, context=context) as response:
                 raw = response.read(MAX_RESPONSE_BYTES)

@@ -45,6 +45,7 @@ from aiosmtplib import (
 
 from bot.oauth import OAuthError, TokenProvider
 from bot.outbox import DeliveryError, PermanentDeliveryError, TemporaryDeliveryError
+from bot.tls import client_context
 
 log = logging.getLogger("madoguchi.smtp")
 _ENHANCED = re.compile(r"[245]\.\d{1,3}\.\d{1,3}\b")
@@ -171,7 +172,7 @@ class SmtpOutbox:
         t = self.target
         token = self._token()
         client = aiosmtplib.SMTP(hostname=t.host, port=t.port, use_tls=t.implicit_tls, start_tls=False,
-                                 tls_context=self._tls_context(), validate_certs=True, timeout=self._timeout)
+                                 tls_context=client_context(self._ca_file), validate_certs=True, timeout=self._timeout)
         await client.connect()
         self.connections_opened += 1
         try:
@@ -190,12 +191,6 @@ class SmtpOutbox:
         client, self._client = self._client, None
         if client is not None:
             client.close()
-
-    def _tls_context(self) -> ssl.SSLContext:
-        """Verification always on; a configured CA file replaces the system's trust store."""
-        ctx = ssl.create_default_context(cafile=str(self._ca_file) if self._ca_file else None)
-        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-        return ctx
 
     def _token(self) -> str | None:
         """The access token for XOAUTH2 (None: password login); a failure is temporary, like a failed login."""
