@@ -6,10 +6,20 @@ import os
 import re
 import shutil
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.servers import Dovecot, SmtpServer, ThrowawayCert, dovecot_binary, make_cert, new_tempdir
+from tests.servers import (
+    Dovecot,
+    SmtpServer,
+    ThrowawayCert,
+    dovecot_binary,
+    fresh_folder,
+    make_cert,
+    new_tempdir,
+)
 
 NO_AIOSMTPD = "aiosmtpd is not installed in the venv: .venv/bin/pip install aiosmtpd (a dev dependency)"
 NO_DOVECOT = ("dovecot is not installed: apt-get install dovecot-imapd "
@@ -36,7 +46,11 @@ def _start_dovecot(cert: ThrowawayCert | None, tls: bool) -> Iterator[Dovecot]:
     if dovecot_binary() is None:
         _missing(NO_DOVECOT)
     root = new_tempdir("madoguchi-dovecot-")
-    server = Dovecot(root, cert, tls=tls)
+    yield from _serve(Dovecot(root, cert, tls=tls), root)
+
+
+def _serve(server: Dovecot | Pymap, root: Path) -> Iterator[Any]:
+    """Run a test server for as long as its fixture lives, then remove its folder."""
     try:
         server.start()
         yield server
@@ -68,14 +82,7 @@ def plain_dovecot() -> Iterator[Dovecot]:
 def imap_folder(dovecot: Dovecot, request: pytest.FixtureRequest) -> str:
     """A fresh, empty folder named after the test."""
     name = "T-" + re.sub(r"[^A-Za-z0-9]+", "-", request.node.name)[:60]
-    client = dovecot.client()
-    try:
-        if client.folder_exists(name):
-            client.delete_folder(name)
-        client.create_folder(name)
-    finally:
-        client.logout()
-    return name
+    return fresh_folder(dovecot.client(), name)
 
 
 def _start_smtp(cert: ThrowawayCert | None, implicit_tls: bool = False) -> Iterator[SmtpServer]:
@@ -126,13 +133,7 @@ def _start_pymap(cert: ThrowawayCert | None) -> Iterator[Pymap]:
     if not pymap_installed():
         _missing(NO_PYMAP)
     root = new_tempdir("madoguchi-pymap-")
-    server = Pymap(root, cert)
-    try:
-        server.start()
-        yield server
-    finally:
-        server.stop()
-        shutil.rmtree(root, ignore_errors=True)
+    yield from _serve(Pymap(root, cert), root)
 
 
 @pytest.fixture(scope="session")

@@ -23,7 +23,14 @@ from pathlib import Path
 
 from imapclient import IMAPClient
 
-from tests.servers import LOOPBACK, ThrowawayCert, free_port, stop_process, wait_for_imap_greeting
+from tests.servers import (
+    LOOPBACK,
+    ThrowawayCert,
+    free_port,
+    fresh_folder,
+    stop_process,
+    wait_for_imap_greeting,
+)
 
 NO_PYMAP = "pymap is not installed in the venv: .venv/bin/pip install 'pymap>=0.36' (a dev dependency)"
 #: pymap's optional services (admin: gRPC, managesieve, swim): never wanted here, and each would take a port.
@@ -140,11 +147,4 @@ class Pymap:
 
     def fresh_folder(self, name: str) -> str:
         """Delete the folder if it is there, and create it empty."""
-        client = self.client()
-        try:
-            if client.folder_exists(name):
-                client.delete_folder(name)
-            client.create_folder(name)
-        finally:
-            client.logout()
-        return name
+        return fresh_folder(self.client(), name)

@@ -386,6 +386,18 @@ def wait_for_imap_greeting(name: str, proc: subprocess.Popen[bytes] | None, port
     raise RuntimeError(f"{name} did not answer within {timeout} s:\n{log_tail()}")
 
 
+
+def fresh_folder(client: IMAPClient, name: str) -> str:
+    """Delete the folder if it is there, create it empty, and log the client out."""
+    try:
+        if client.folder_exists(name):
+            client.delete_folder(name)
+        client.create_folder(name)
+    finally:
+        client.logout()
+    return name
+
+
 def stop_process(proc: subprocess.Popen[bytes] | None) -> None:
     if proc is None or proc.poll() is not None:
         return

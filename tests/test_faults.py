@@ -161,6 +161,20 @@ def small_batches(app: App, dovecot: Dovecot, folder: str, cert: ThrowawayCert, 
     return box
 
 
+def kick_before_mark(box: ImapMailbox, dovecot: Dovecot, nth: int) -> None:
+    """The server drops the bot's connection just before the `nth` mark of the pass."""
+    real_mark = box.mark
+    marks: list[str] = []
+
+    def mark_after_kick(key: str, mark: Mark) -> None:
+        marks.append(key)
+        if len(marks) == nth:
+            dovecot.kick(box._client)
+        real_mark(key, mark)
+
+    box.mark = mark_after_kick  # type: ignore[method-assign]
+
+
 def test_imap_cut_between_batches_the_next_pass_reads_the_rest(
         make_app: Callable[..., App], dovecot: Dovecot, imap_folder: str, smtp_server: SmtpServer,
         mail_cert: ThrowawayCert) -> None:
@@ -198,16 +212,7 @@ def test_imap_cut_inside_a_batch_loses_nothing(
     append_all(dovecot, imap_folder, [m.raw for m in mails])
     app = make_app(smtp_server.url)
     box = small_batches(app, dovecot, imap_folder, mail_cert)
-    real_mark = box.mark
-    marks: list[str] = []
-
-    def cut_before_third_mark(key: str, mark: Mark) -> None:
-        marks.append(key)
-        if len(marks) == 3:
-            dovecot.kick(box._client)
-        real_mark(key, mark)
-
-    box.mark = cut_before_third_mark  # type: ignore[method-assign]
+    kick_before_mark(box, dovecot, 3)
     first = run_once(app)
     second = run_once(app)
     assert run_once(app).results == []
@@ -227,16 +232,7 @@ def test_imap_cut_at_the_last_message_of_a_batch_ends_the_pass_quietly(
     append_all(dovecot, imap_folder, [m.raw for m in mails])
     app = make_app(smtp_server.url)
     box = small_batches(app, dovecot, imap_folder, mail_cert)
-    real_mark = box.mark
-    marks: list[str] = []
-
-    def cut_before_fourth_mark(key: str, mark: Mark) -> None:
-        marks.append(key)
-        if len(marks) == 4:  # batches of 4: the last of the first batch
-            dovecot.kick(box._client)
-        real_mark(key, mark)
-
-    box.mark = cut_before_fourth_mark  # type: ignore[method-assign]
+    kick_before_mark(box, dovecot, 4)  # batches of 4: the last of the first batch
     first = run_once(app)  # must not raise: a lost line ends the pass quietly (fetch_new's promise)
     assert first.delivery.sent == first.count("request") >= 4
     second = run_once(app)

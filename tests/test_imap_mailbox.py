@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from bot.imap_mailbox import ImapMailbox, ImapTarget, MailboxError, MailboxSecurityError, batches
+from tests.crash_helpers import folder_flags, uidvalidity
 from tests.servers import Dovecot, ThrowawayCert, free_port
 
 SEEN, FLAGGED, DELETED = b"\\Seen", b"\\Flagged", b"\\Deleted"
@@ -34,25 +35,6 @@ def append(dovecot: Dovecot, folder: str, *raws: bytes, flags: tuple[bytes, ...]
     try:
         for raw in raws:
             client.append(folder, raw, flags=flags)
-    finally:
-        client.logout()
-
-
-def flags_in(dovecot: Dovecot, folder: str) -> dict[int, set[bytes]]:
-    client = dovecot.client()
-    try:
-        client.select_folder(folder, readonly=True)
-        uids = client.search("ALL")
-        fetched = client.fetch(uids, ["FLAGS"]) if uids else {}
-        return {uid: set(d[b"FLAGS"]) - {b"\\Recent"} for uid, d in fetched.items()}
-    finally:
-        client.logout()
-
-
-def uidvalidity(dovecot: Dovecot, folder: str) -> int:
-    client = dovecot.client()
-    try:
-        return int(client.folder_status(folder, [b"UIDVALIDITY"])[b"UIDVALIDITY"])
     finally:
         client.logout()
 
@@ -82,7 +64,7 @@ def test_fetch_new_yields_by_uid_with_exact_bytes_in_batches(dovecot: Dovecot, i
     validity = uidvalidity(dovecot, imap_folder)
     assert [g.key for g in got] == [f"{validity}:{uid}" for uid in range(1, 6)]
     assert [g.raw for g in got] == raws
-    assert all(f == set() for f in flags_in(dovecot, imap_folder).values()), "BODY.PEEK must not set \\Seen"
+    assert all(f == set() for f in folder_flags(dovecot, imap_folder).values()), "BODY.PEEK must not set \\Seen"
 
 
 def test_starttls_on_imap_url(dovecot: Dovecot, imap_folder: str, open_box: Any) -> None:
@@ -97,7 +79,7 @@ def test_processed_is_seen_and_not_yielded_again_even_after_a_restart(dovecot: D
     first, second = list(box.fetch_new())
     box.mark(first.key, "processed")
     box.mark(second.key, "ignored")
-    assert flags_in(dovecot, imap_folder) == {1: {SEEN}, 2: {SEEN}}
+    assert folder_flags(dovecot, imap_folder) == {1: {SEEN}, 2: {SEEN}}
     assert list(box.fetch_new()) == []
     assert list(open_box().fetch_new()) == []
 
@@ -108,8 +90,8 @@ def test_processed_moves_to_a_folder(dovecot: Dovecot, imap_folder: str, open_bo
     box = open_box(processed_folder=done)
     [msg] = box.fetch_new()
     box.mark(msg.key, "processed")
-    assert flags_in(dovecot, imap_folder) == {}
-    assert list(flags_in(dovecot, done).values()) == [{SEEN}]
+    assert folder_flags(dovecot, imap_folder) == {}
+    assert list(folder_flags(dovecot, done).values()) == [{SEEN}]
 
 
 def test_move_falls_back_to_copy_delete_uid_expunge(dovecot: Dovecot, imap_folder: str, open_box: Any) -> None:
@@ -119,8 +101,8 @@ def test_move_falls_back_to_copy_delete_uid_expunge(dovecot: Dovecot, imap_folde
     box = open_box(processed_folder=done, ignore_capabilities=["MOVE"])
     [msg] = box.fetch_new()
     box.mark(msg.key, "processed")
-    assert flags_in(dovecot, imap_folder) == {2: {SEEN, DELETED}}
-    assert list(flags_in(dovecot, done).values()) == [{SEEN}]
+    assert folder_flags(dovecot, imap_folder) == {2: {SEEN, DELETED}}
+    assert list(folder_flags(dovecot, done).values()) == [{SEEN}]
 
 
 def test_quarantined_is_flagged_or_moved(dovecot: Dovecot, imap_folder: str, open_box: Any) -> None:
@@ -128,12 +110,12 @@ def test_quarantined_is_flagged_or_moved(dovecot: Dovecot, imap_folder: str, ope
     box = open_box()
     first, second = list(box.fetch_new())
     box.mark(first.key, "quarantined")
-    assert flags_in(dovecot, imap_folder)[1] == {SEEN, FLAGGED}
+    assert folder_flags(dovecot, imap_folder)[1] == {SEEN, FLAGGED}
     held = imap_folder + "-held"
     other = open_box(quarantine_folder=held)
     assert [m.key for m in other.fetch_new()] == [second.key]
     other.mark(second.key, "quarantined")
-    assert list(flags_in(dovecot, held).values()) == [{SEEN, FLAGGED}]
+    assert list(folder_flags(dovecot, held).values()) == [{SEEN, FLAGGED}]
 
 
 def test_inquiry_is_left_unread_and_not_yielded_again_in_this_process(dovecot: Dovecot, imap_folder: str,
@@ -142,7 +124,7 @@ def test_inquiry_is_left_unread_and_not_yielded_again_in_this_process(dovecot: D
     box = open_box()
     [msg] = box.fetch_new()
     box.mark(msg.key, "inquiry")
-    assert flags_in(dovecot, imap_folder) == {1: set()}
+    assert folder_flags(dovecot, imap_folder) == {1: set()}
     assert list(box.fetch_new()) == []
     # A new process reads it once more; the pipeline's ledger makes that a duplicate.
     assert [m.key for m in open_box().fetch_new()] == [msg.key]
@@ -153,7 +135,7 @@ def test_inquiry_marked_seen_when_the_operator_wants(dovecot: Dovecot, imap_fold
     box = open_box(inquiry_seen=True)
     [msg] = box.fetch_new()
     box.mark(msg.key, "inquiry")
-    assert flags_in(dovecot, imap_folder) == {1: {SEEN}}
+    assert folder_flags(dovecot, imap_folder) == {1: {SEEN}}
 
 
 def test_new_mail_read_by_staff_before_the_pass_is_not_missed(dovecot: Dovecot, imap_folder: str,
@@ -186,7 +168,7 @@ def test_uidvalidity_change_reads_recent_mail_afresh_and_drops_old_marks(dovecot
     new_validity = uidvalidity(dovecot, imap_folder)
     assert old_b.key.split(":")[0] != str(new_validity)
     box.mark(old_b.key, "processed")  # an old key: must not flag the new message with UID 2
-    assert flags_in(dovecot, imap_folder) == {1: {SEEN}, 2: set()}
+    assert folder_flags(dovecot, imap_folder) == {1: {SEEN}, 2: set()}
     got = list(box.fetch_new())
     assert [(m.key, m.raw) for m in got] == [(f"{new_validity}:1", a), (f"{new_validity}:2", b)]
     for m in got:
@@ -222,7 +204,7 @@ def test_a_restart_goes_on_from_the_stored_position(dovecot: Dovecot, imap_folde
     got = list(restarted.fetch_new())
     assert [m.raw for m in got] == [late]
     restarted.mark(got[0].key, "processed")
-    assert flags_in(dovecot, imap_folder)[3] == set(), "the colleague's unread mark stays"
+    assert folder_flags(dovecot, imap_folder)[3] == set(), "the colleague's unread mark stays"
     restarted.close()
     [row] = positions._rows.values()
     assert row.last_uid == 4 and row.uidvalidity == uidvalidity(dovecot, imap_folder)
@@ -284,7 +266,7 @@ def test_reconnects_after_a_dropped_connection(dovecot: Dovecot, imap_folder: st
     [first] = box.fetch_new()
     dovecot.kick(box._client)
     box.mark(first.key, "processed")  # the line is gone: the mark reconnects once and lands
-    assert flags_in(dovecot, imap_folder)[1] == {SEEN}
+    assert folder_flags(dovecot, imap_folder)[1] == {SEEN}
     second = mail(2)
     append(dovecot, imap_folder, second)
     dovecot.kick(box._client)
@@ -479,5 +461,5 @@ def test_a_pass_marks_each_batch_with_one_store_per_outcome(dovecot: Dovecot, im
     for m in box.fetch_new():
         box.mark(m.key, "inquiry" if m.key.endswith(":2") else "processed")  # an inquiry stays unread
     assert stores == [[1, 3], [4, 5, 6], [7]]
-    flags = flags_in(dovecot, imap_folder)
+    flags = folder_flags(dovecot, imap_folder)
     assert flags[2] == set() and all(flags[u] == {SEEN} for u in (1, 3, 4, 5, 6, 7))
