@@ -71,6 +71,7 @@ class _Rule:
     marks: tuple[tuple[str, float], ...] = ()
     requires: str | None = None
     against: tuple[tuple[str, float], ...] = ()
+    short_only: bool = False  # one side of a card: a long text that shows the same words is not it
 
 
 _RULES: tuple[_Rule, ...] = (
@@ -131,6 +132,22 @@ _RULES: tuple[_Rule, ...] = (
         "my_number_card",
         titles=(r"個人番号カード|マイナンバーカード",),
         marks=((r"電子証明書の有効期限", 3.0), (r"臓器提供意思", 1.0), (r"まで有効", 0.3), (r"性別", 0.3)),
+    ),
+    # The back of the card has no title: it shows 個人番号 over the number, 氏名, 生年月日 and the
+    # organ-donation box. A 住民票 with a 個人番号 column shows the same label and number, so
+    # its own words (住民票, 世帯, 写し) count against; a letter quoting a number is too long.
+    _Rule(
+        "my_number_card",
+        titles=(),
+        marks=(
+            (r"個人番号[:：]?\d{12}(?!\d)", 2.5),
+            (r"臓器提供意思", 1.0),
+            (r"生年月日", 0.3),
+            (r"氏名", 0.3),
+        ),
+        requires=r"個人番号",
+        against=((r"住民票|世帯|写し|続柄|住民となった", 6.0),),
+        short_only=True,
     ),
     _Rule(
         "basic_resident_card",
@@ -288,6 +305,13 @@ _NUMBER_LABELS_BY_KIND = {"drivers_license": ("番号",)}
 # A licence prints its own 12-digit number (番号 第…号); OCR often loses that label, and a
 # licence never carries an individual number, so no 12-digit run on it is one.
 _NO_MY_NUMBER_KINDS = frozenset({"drivers_license"})
+# Words that survive on a licence photo too poor to be classified (the page then reads as
+# 'unknown'), so that its own number, which may pass the check digit, is still not taken
+# for an individual number. 番号 …号 around twelve digits is how a licence prints its number.
+_OWN_NUMBER_CUES = {"drivers_license": r"運転免許|公安委員会|免許の条件|番号第?\d{12}号"}
+# Any of these on the page and a 12-digit run may be an individual number whatever else the
+# page shows (a licence copied on the sheet of a 住民票 with its 個人番号 column).
+_INDIVIDUAL_NUMBER_CUES = r"個人番号|マイナンバー|MYNUMBER|INDIVIDUALNUMBER"
 
 _VARIANTS = (
     frozenset({"health_insurance_card", "insurance_eligibility_certificate"}),
@@ -376,6 +400,8 @@ def _rule_score(rule: _Rule, text: _Prepared) -> tuple[float, float, bool]:
     """(score, title score, title in head) of one kind on one text."""
     if rule.requires and not re.search(rule.requires, text.full):
         return 0.0, 0.0, False
+    if rule.short_only and len(text.full) >= _SHORT_TEXT:
+        return 0.0, 0.0, False
     title, heading = _title_score(rule, text)
     score = title + sum(weight for pattern, weight in rule.marks if re.search(pattern, text.full))
     score -= sum(weight for pattern, weight in rule.against if re.search(pattern, text.full))
@@ -391,7 +417,7 @@ def _verdict(text: str) -> _Verdict:
     verdict = _Verdict({}, set(), set())
     for rule in _RULES:
         score, title, heading = _rule_score(rule, prepared)
-        if score > 0:
+        if score > verdict.scores.get(rule.kind, 0.0):  # a kind may have a rule per side
             verdict.scores[rule.kind] = score
         if heading:
             verdict.heading.add(rule.kind)
@@ -404,6 +430,25 @@ def _verdict(text: str) -> _Verdict:
         verdict.scores = {k: (v if k == "request_form" else min(v, 1.0)) for k, v in verdict.scores.items()}
         verdict.standing = {"request_form"}
     return verdict
+
+
+def _numbered_kinds(kind: str, text: _Prepared) -> frozenset[str]:
+    """Kinds whose own numbers the page may show: the kind it was read as, and, when nothing
+    on it names an individual number, every kind whose cues it shows even though they were
+    too few to name the page (a licence photo in shadow that lost its title)."""
+    if re.search(_INDIVIDUAL_NUMBER_CUES, text.full):
+        return frozenset({kind})
+    return frozenset({kind, *(k for k, cue in _OWN_NUMBER_CUES.items() if re.search(cue, text.full))})
+
+
+def _shows_my_number(text: str, kind: str) -> bool:
+    """Whether the page shows an individual number, once the numbers of the documents it is
+    seen to be (by kind or by cues) are set aside."""
+    kinds = _numbered_kinds(kind, _prepare(text))
+    if kinds & _NO_MY_NUMBER_KINDS:
+        return False
+    labels = tuple(label for k in sorted(kinds) for label in _NUMBER_LABELS_BY_KIND.get(k, ()))
+    return bool(find_my_numbers(text, labels))
 
 
 def filename_hint(filename: str | None) -> str | None:
@@ -615,7 +660,7 @@ def read_text(text: str, filename: str | None = None) -> TextReading:
         candidates=tuple(ranked),
         names=find_names(text, kind) if kind != "unknown" else (),
         issued_on=find_issue_date(text, kind) if kind != "unknown" else None,
-        my_number=kind not in _NO_MY_NUMBER_KINDS and bool(find_my_numbers(text, _NUMBER_LABELS_BY_KIND.get(kind, ()))),
+        my_number=_shows_my_number(text, kind),
         insurance_number_unmasked=insurance,
         titled=kind in verdict.heading,
         also=_also(ranked, verdict),

@@ -23,6 +23,7 @@ from parsers.documents import (
     insurance_number_readable,
     read_text,
 )
+from parsers.japanese import find_my_numbers
 from parsers.ocr import TesseractOcr, ocr_available
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
@@ -391,3 +392,62 @@ def test_my_number_on_a_page() -> None:
     assert licence.kind == "drivers_license" and not licence.my_number
     ocr_lost_the_brackets = SYNTHETIC["drivers_license"].replace("番号 第 004014271543 号", "番号 621498320257")
     assert not read_text(ocr_lost_the_brackets).my_number
+
+
+# OCR of a licence photo in shadow: the title and 公安委員会 are lost, so the page is not
+# recognised, but its number 315904667022 passes the individual-number check digit.
+LICENCE_IN_SHADOW = (
+    "昭和49年05月30日生\n斉生島 市 中区 見 本 町一丁目7番3号\n0 5年06月22日50271\n315904667022号\n"
+    "平成05年03月11日\n氏名\n直樹\n昭和49 年05月30日 生\n住所\n記例島 市 中区 見 本 町一丁目7番3号\n交付\n"
+    "05年06月22日50271\n0 日まで有効\n=\nSS\n番号\n31 5904667022号\n普通\n平成05年03月11日\n|\nABRAREAS\n_,$e oN"
+)
+# OCR of the backs of two 個人番号カード (no title on that side).
+CARD_BACK = (
+    "個人番号\n6214 9832 0257\naz 藤井里奈\n生年月日平成元年1月23晶\n臓器提供意思表示欄\n個人番号\n|| | |\nae\n"
+    "ann 回\n1 1\n6214 9832 0257\ni“an LIL ll\naaa\n画 SEeee\naz 藤井里奈\n生年月日平成元年1月23晶\n臓器提供意思表示欄"
+)
+CARD_BACK_TILTED = (
+    "個人番号\n3184 5027 1 632\nR& 清水隆之\n生年月日 昭和47 年3 月5日\n個人番号\n3184 5027 1 632\n"
+    "ont,ast a\n|\nRe 清水隆之\nSEAR 昭和47年3月25日\na aan\nHe"
+)
+# OCR of a scanned 住民票 showing the individual number, its title only at the bottom.
+RECORD_WITH_NUMBER = (
+    "例 岡 市博多区\n交付番号 第03123号\nKA 坂井亮(サカイリョウ)\n生年月日 平成5年10月10日\n性別 男\n"
+    "続柄 世帯主\n住民となっ た年月日 令和2 年4月1日\n前人所 例川県見本市試験町1.1\n個人番号 5820 3917 7640\n"
+    "住民票コード (記載 省略)\n備考 本 籍・筆 頭者の記載を省略し ています。\n"
+    "この写しは、 住 民 票の原本と 相違ないことを証明する。\n例 岡市 博多区長見本一朗 mae\n令和7 年5月 2 8 日\n"
+    "住 民 票 の 写 し"
+)
+
+
+def test_an_unrecognised_licence_photo_shows_no_my_number() -> None:
+    assert [d for _, _, d in find_my_numbers(LICENCE_IN_SHADOW)] == ["315904667022"]  # the digits pass the check
+    reading = read_text(LICENCE_IN_SHADOW)
+    assert reading.kind == "unknown" and not reading.my_number  # 番号 …号 says whose number it is
+    cue_only = "氏名 村上 直樹\n免許の条件等 眼鏡等\n315904667022\n令和10年06月30日まで有効"
+    assert read_text(cue_only).kind == "unknown" and not read_text(cue_only).my_number
+
+
+def test_an_individual_number_cue_keeps_the_number_beside_licence_cues() -> None:
+    # a 住民票 page showing 個人番号 with a licence copied on it: the number still counts
+    sheet = RECORD_WITH_NUMBER + "\n例島県公安委員会\n番号 第 315904667022 号"
+    reading = read_text(sheet)
+    assert reading.kind == "resident_record" and reading.my_number
+    assert read_text("マイナンバー 621498320257\n運転免許証の写しを添付します").my_number
+
+
+def test_the_back_of_a_my_number_card_is_recognised() -> None:
+    reading = read_text(CARD_BACK)
+    assert (reading.kind, reading.my_number, reading.names) == ("my_number_card", True, ("藤井里奈",))
+    assert read_text(CARD_BACK_TILTED).kind == "my_number_card"
+    assert read_text("個人番号 6214 9832 0257\n氏名 藤井 里奈\n生年月日 平成元年1月23日").kind == "my_number_card"
+
+
+def test_the_back_side_rule_does_not_take_other_pages() -> None:
+    record = read_text(RECORD_WITH_NUMBER)
+    assert (record.kind, record.my_number) == ("resident_record", True)
+    assert "my_number_card" not in dict(record.candidates)
+    # no number under the label, or a long letter quoting one: not a card
+    assert read_text("個人番号\n氏名 藤井 里奈\n生年月日 平成元年1月23日").kind == "unknown"
+    letter = "お世話になっております。" * 40 + "\n個人番号 6214 9832 0257\n氏名 藤井 里奈"
+    assert read_text(letter).kind == "unknown" and read_text(letter).my_number
