@@ -281,6 +281,67 @@ def _part_of_longer(text: str, start: int, end: int, grouped: bool) -> bool:
     return False
 
 
+# A run of digits that OCR split anywhere (3184 5027 1 632, １　２　３　４ …): digits joined by
+# a few spaces or one dash. Only read after a My Number label (see `_labelled_runs`).
+_LOOSE_SEP = rf"(?:[{_HSPACE}]{{1,3}}|[{_HSPACE}]{{0,2}}[{_DASH}][{_HSPACE}]{{0,2}})"
+_LOOSE_RUN = rf"[{_DIGITS}](?:{_LOOSE_SEP}?[{_DIGITS}])*"
+_H = f"[{_HSPACE}]*"
+
+
+def _spaced(word: str) -> str:
+    """`word` as a pattern that lets OCR put spaces between its characters (個 人 番 号)."""
+    return _H.join(re.escape(c) for c in word)
+
+
+_MY_NUMBER_LABEL = (
+    rf"(?:{_spaced('個人番号')}(?:{_H}{_spaced('カード番号')})?|{_spaced('マイナンバー')}"
+    rf"|{_spaced('my')}{_H}{_spaced('number')}|{_spaced('individual')}{_H}{_spaced('number')})"
+)
+# What OCR leaves between a label and its digits: spaces, a colon, brackets, No., a stray
+# bar from a table rule, and at most one line break.
+_FILLER_CHARS = rf"[{_HSPACE}:：=#№.．()（）\[\]［］「」『』【】|｜]"
+_LABEL_GAP = rf"{_FILLER_CHARS}*(?:no\.?{_FILLER_CHARS}*)?(?:\r?\n{_FILLER_CHARS}*)?"
+# The run may wrap once onto the next line (個人番号 / 4021 / 7359 8611 in a narrow column).
+_LABELLED_RUN = re.compile(
+    rf"{_MY_NUMBER_LABEL}{_LABEL_GAP}(?P<run>{_LOOSE_RUN})(?P<wrap>{_H}\r?\n{_H}{_LOOSE_RUN})?", re.IGNORECASE
+)
+# The same label read after its digits: Tesseract emits a table's value column before its
+# label column (4021 / 7359 8611 / 個人番号). Only the printed 4-4-4 grouping, each group
+# whole, the run on lines of its own and the label alone on the very next line.
+_LABEL_AFTER_RUN = re.compile(
+    rf"(?:^|(?<=\n)){_H}(?P<run>[{_DIGITS}]{{4}}(?:(?:[{_HSPACE}]{{1,3}}|{_H}\r?\n{_H})[{_DIGITS}]{{4}}){{2}})"
+    rf"{_H}\r?\n{_H}{_MY_NUMBER_LABEL}{_FILLER_CHARS}*(?=\r?\n|$)",
+    re.IGNORECASE,
+)
+
+
+def _labelled_runs(text: str) -> list[tuple[int, int, str]]:
+    """Numbers that OCR broke up irregularly, taken only where a My Number label stands right
+    before them (or, in a table read column by column, right after them).
+
+    The whole run of digits joined by spaces or dashes must hold exactly twelve digits with a
+    valid check digit: more digits means another number runs on, and is not split up to fit.
+    After one or two groups of four on the label's line, the run may go on at the start of the next.
+    """
+    folded = fold_kanji(text)  # 個人番號 is 個人番号; one character to one, offsets hold
+    found: list[tuple[int, int, str]] = []
+    for pattern in (_LABELLED_RUN, _LABEL_AFTER_RUN):
+        for m in pattern.finditer(folded):
+            start, end = m.span("run")
+            digits = re.sub(rf"[^{_DIGITS}]", "", m.group("run")).translate(_FW_DIGITS)
+            wrap = m.groupdict().get("wrap")
+            if wrap and len(digits) in (4, 8):  # wrapped onto the next line between printed groups
+                end = m.end("wrap")
+                digits += re.sub(rf"[^{_DIGITS}]", "", wrap).translate(_FW_DIGITS)
+            if not my_number_check_ok(digits):
+                continue
+            tail = text[end : end + 2]
+            if _GLUE.match(tail) or tail[:1].isascii() and tail[:1].isalpha():
+                continue  # a decimal or an alphanumeric code, not a number of its own
+            found.append((start, end, digits))
+    return found
+
+
 def find_my_numbers(text: str, other_labels: tuple[str, ...] = ()) -> list[tuple[int, int, str]]:
     """Individual numbers in `text`, as (start, end, twelve ASCII digits), in order.
 
@@ -289,6 +350,10 @@ def find_my_numbers(text: str, other_labels: tuple[str, ...] = ()) -> list[tuple
     not labelled as another document's number (免許証番号, 第…号, 記号, 電話 …).
     `other_labels` adds labels the caller knows to mean another number on this document
     (a bare 番号 on a driving licence).
+
+    Right after a My Number label (個人番号, マイナンバー, allowing a colon, spaces or a line
+    break in between) the digits may also be split anywhere, as OCR splits them (3184 5027
+    1 632, １　２　３　４ …). The span then runs from the first digit to the last, spaces included.
     """
     found: list[tuple[int, int, str]] = []
     for m in _CANDIDATE.finditer(text):
@@ -301,7 +366,10 @@ def find_my_numbers(text: str, other_labels: tuple[str, ...] = ()) -> list[tuple
         if _labelled_as_other(text, m.start(), m.end(), other_labels):
             continue
         found.append((m.start(), m.end(), digits))
-    return found
+    for start, end, digits in _labelled_runs(text):
+        if not any(start < e and s < end for s, e, _ in found):
+            found.append((start, end, digits))
+    return sorted(found)
 
 
 def mask_my_numbers(text: str, mask: str = "*") -> str:

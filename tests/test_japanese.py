@@ -208,3 +208,86 @@ def test_every_reported_number_is_valid_and_located(text: str) -> None:
     for start, end, digits in find_my_numbers(text):
         assert my_number_check_ok(digits)
         assert "".join(c for c in text[start:end] if c.isdigit()) == digits
+
+
+# --------------------------------------------------------------------------- numbers OCR broke up
+
+CARD_BACK = "318450271632"  # mnc_back_1: Tesseract reads it as 3184 5027 1 632
+RECORD = "402173598611"  # rr_okamoto: the 住民票 prints ４０２１　７３５９　８６１１
+_FW_VALID = "６２１４９８３２０２５７"
+
+
+@pytest.mark.parametrize(
+    ("text", "number", "expected"),
+    [
+        ("個人番号\n3184 5027 1 632\n氏名 清水隆之", "3184 5027 1 632", CARD_BACK),
+        ("個人番号 3184 5027 1 632", "3184 5027 1 632", CARD_BACK),
+        ("個人番号：3184 5027 1 632 です", "3184 5027 1 632", CARD_BACK),
+        ("個人番号 :\n 3184 5027 1 632", "3184 5027 1 632", CARD_BACK),
+        ("個 人 番 號 | 3184-5027-1 632", "3184-5027-1 632", CARD_BACK),
+        ("マイナンバー（個人番号）: 31 84 50 27 16 32", "31 84 50 27 16 32", CARD_BACK),
+        ("My Number 3184 5027 1 632", "3184 5027 1 632", CARD_BACK),
+        ("個人番号カード番号 3184 50271 632", "3184 50271 632", CARD_BACK),
+        ("個人番号　６２１４　　９８３２　　０２５７", "６２１４　　９８３２　　０２５７", VALID),
+        ("個人番号　" + "　".join(_FW_VALID), "　".join(_FW_VALID), VALID),
+        ("個人番号 " + " ".join(_FW_VALID) + " 住民票コード", " ".join(_FW_VALID), VALID),
+        ("個人番号 3184 5027 1 632\n2025年6月2日", "3184 5027 1 632", CARD_BACK),
+        # a narrow column wraps the number: rr_okamoto scanned, as the reader's OCR sees it
+        ("前住所 例川県見本市試験町1-1\n個人番号\n4021\n7359 8611\n住民票コード", "4021\n7359 8611", RECORD),
+        # a table read column by column: the values come before their label
+        ("前住所 例川県見本市試験町1-1\n4021\n7359 8611\n個人番号\n住民票コード", "4021\n7359 8611", RECORD),
+    ],
+)
+def test_finds_a_labelled_number_that_ocr_broke_up(text: str, number: str, expected: str) -> None:
+    found = find_my_numbers(text)
+    assert [d for _, _, d in found] == [expected]
+    start, end, _ = found[0]
+    assert text[start:end] == number  # first digit to last: what is masked and blacked out
+    assert find_my_numbers(mask_my_numbers(text)) == []
+    assert sum(c != m for c, m in zip(text, mask_my_numbers(text), strict=True)) == 12
+
+
+@pytest.mark.parametrize(
+    ("text", "other_labels"),
+    [
+        ("3184 5027 1 632", ()),  # unlabelled: only the strict spellings count
+        ("氏名 清水隆之\n3184 5027 1 632", ()),
+        ("本人の番号は 3184 5027 1 632", ()),
+        ("　".join(_FW_VALID), ()),
+        ("090 1234 5678 4", ()),  # a phone number and a digit: twelve digits, valid, not one number
+        ("電話 090 1234 5678 4", ()),
+        ("電話番号：090-1234-5678 4", ()),
+        ("0901 2345 678 4", ()),
+        ("4021\n7359 8611", ()),
+        ("個人番号 090 1234 5678", ()),  # eleven digits
+        ("個人番号 3184 5027 1 632 4", ()),  # the run goes on: another number, not cut to fit
+        ("個人番号 3184 5027 1 632.5", ()),
+        ("個人番号 3184 5027 1 632ABC", ()),
+        ("個人番号 3184 5027 1 633", ()),  # wrong check digit
+        ("個人番号の記載\n有\n3184 5027 1 632", ()),  # the label is not right before the digits
+        ("個人番号\n\n\n3184 5027 1 632", ()),
+        ("個人番号 4021\n7359 8611 1234", ()),  # a wrapped run must still hold twelve digits
+        ("個人番号 4021 7359\n8611 1234 5678", ()),
+        ("個人番号 090\n1234 5678 4", ()),  # wraps only at a printed group of four
+        ("番号 3184 5027 1 632", ("番号",)),  # a licence number labelled 番号
+        ("番号 第 3184 5027 1 632 号", ("番号",)),
+        ("番号 318450271632", ("番号",)),
+        ("免許証番号 3184 5027 1 632", ()),
+        ("4021\n7359 8611\n電話番号", ()),  # column-read values with another label
+        ("4021\n7359 861 1\n個人番号", ()),  # label after: only the printed 4-4-4 grouping
+        ("前住所 4021\n7359 8611\n個人番号", ()),
+    ],
+)
+def test_does_not_take_broken_runs_without_a_my_number_label(text: str, other_labels: tuple[str, ...]) -> None:
+    assert find_my_numbers(text, other_labels) == []
+
+
+@settings(max_examples=80)
+@given(st.text(alphabet="0123456789０２５ 　-\n個人番号", max_size=80))
+def test_labelled_runs_are_valid_and_located(text: str) -> None:
+    found = find_my_numbers(text)
+    assert found == sorted(found)
+    for start, end, digits in found:
+        assert my_number_check_ok(digits)
+        assert text[start].isdigit() and text[end - 1].isdigit()
+        assert normalize("".join(c for c in text[start:end] if c.isdigit())) == digits
