@@ -47,6 +47,7 @@ from PIL import Image, ImageDraw, ImageOps, UnidentifiedImageError
 
 from bot.models import Attachment, AttachmentReading, DocumentEvidence, RequestFacts
 from parsers.documents import CARD_KINDS, TextReading, classify_text, insurance_number_spans, read_text
+from parsers.form_marks import LAYOUT_ANCHORS, FormMarks, read_marks
 from parsers.japanese import compact, find_my_numbers, mask_my_numbers
 from parsers.pdf import PdfLimits, images_to_pdf, read_pdf, render_pages
 
@@ -104,6 +105,7 @@ class _Page:
     image: Image.Image | None = None  # the image that was OCR'd (upright), for masking
     ocr_text: str = ""
     rotated: bool = False
+    marks: FormMarks | None = None  # the check boxes, when the image is a page of our own form
 
 
 # --------------------------------------------------------------------------- entry point
@@ -277,6 +279,8 @@ def _read_pdf(data: bytes, name: str, ocr: OcrEngine | None, limits: ReadLimits)
         raise _Unreadable(content.error)
     pages = [_pdf_page(p.number, p.text, p.image_png, ocr, name) for p in content.pages]
     fields = dict(content.fields)
+    if not fields:
+        _read_marks(pages, ocr)
     form = _form_facts(pages, fields)
     if form is not None and not any(p.reading.kind == "request_form" for p in pages) and pages:
         pages[0].reading = _as_kind(pages[0].reading, "request_form")  # our fillable form, text outlined
@@ -312,7 +316,8 @@ def _as_kind(reading: TextReading, kind: str) -> TextReading:
 
 
 def _form_facts(pages: list[_Page], fields: dict[str, str]) -> RequestFacts | None:
-    """The request form's facts, by the other reader (parsers.request_form) when present."""
+    """The request form's facts, by the other reader (parsers.request_form) when present;
+    on a scan or photo of our own form, the check boxes as `parsers.form_marks` saw them."""
     try:
         from parsers.request_form import facts_from_fields, facts_from_text
     except ImportError:
@@ -323,10 +328,52 @@ def _form_facts(pages: list[_Page], fields: dict[str, str]) -> RequestFacts | No
             if facts is not None:
                 return facts
         text = "\n".join(p.text for p in pages if p.reading.kind == "request_form")
-        return facts_from_text(text) if text else None
+        facts = facts_from_text(text) if text else None
+        return _with_marks(facts, [p.marks for p in pages if p.marks is not None])
     except Exception as exc:  # noqa: BLE001 - a form reader bug must not hide the documents
         log.warning("request form reader failed: %s", type(exc).__name__)
         return None
+
+
+def _read_marks(pages: list[_Page], ocr: OcrEngine | None) -> None:
+    """Look for our own form on every OCR'd page that is not some other document.
+
+    A page that fits the form's layout with many anchors is our form even when its title
+    was misread: the layout says so more surely than one line of text.
+    """
+    from parsers.ocr import WordBoxOcr
+
+    if not isinstance(ocr, WordBoxOcr):
+        return
+    for page in pages:
+        if page.image is None or not page.ocr_text or page.reading.kind not in ("request_form", "unknown"):
+            continue
+        try:
+            page.marks = read_marks(page.image, ocr.image_to_words(page.image))
+        except Exception as exc:  # noqa: BLE001 - the text reader still has its say
+            log.warning("check-box reader failed: %s", type(exc).__name__)
+            continue
+        if page.marks is not None and page.reading.kind == "unknown" and page.marks.anchors >= LAYOUT_ANCHORS:
+            page.reading = _as_kind(page.reading, "request_form")
+
+
+def _with_marks(facts: RequestFacts | None, marks: list[FormMarks]) -> RequestFacts | None:
+    """The boxes read from the image replace what the OCR text suggested: Tesseract
+    reads a hand-drawn mark as a letter or not at all, the box reader measures it."""
+    if not marks:
+        return facts
+    base = facts if facts is not None else RequestFacts(source="form")
+    types = next((m.marked("types") for m in marks if m.has_section("types")), None)
+    methods = next((m.marked("method") for m in marks if m.has_section("method")), None)
+    agents = next((m.marked("agent_type") for m in marks if m.has_section("agent_type")), None)
+    return replace(
+        base,
+        request_types=frozenset(types) if types is not None else base.request_types,
+        disclosure_method=(methods[0] if methods else None) if methods is not None else base.disclosure_method,
+        agent_type=(agents[0] if agents else base.agent_type) if agents is not None else base.agent_type,
+        agent_present=base.agent_present or bool(agents),
+        source="form",
+    )
 
 
 # --------------------------------------------------------------------------- images
@@ -347,6 +394,7 @@ def _read_image(data: bytes, name: str, ocr: OcrEngine | None, limits: ReadLimit
             log.warning("OCR failed: %s", type(exc).__name__)
             raise _Unreadable("ocr_failed") from exc
         pages.append(_Page(number, text, read_text(text, name), image=image, ocr_text=text, rotated=rotated))
+    _read_marks(pages, ocr)
     documents = _documents(pages, name)
     masked = None
     if any(d.my_number or d.insurance_number_unmasked for d in documents):

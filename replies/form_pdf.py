@@ -125,6 +125,11 @@ PLACED_ABOVE: dict[str, str] = {"requester_kana": "requester_name"}
 # Checkbox groups laid out in equal columns; the others flow left to right.
 CHECK_COLUMNS: dict[str, int] = {"types": 2, "agent_type": 2}
 CHECK_ROW = 20.0
+FEE_NOTE_PAID = (
+    "手数料は請求1件ごとにかかります。当窓口から手数料のご案内をお送りしますので、到着後に"
+    "現金書留または銀行振込等でお支払いください。お支払いを確認した後に回答いたします。"
+)
+FEE_NOTE_FREE = "請求に手数料はかかりません。"
 
 # Boxed guidance: (indent, text, size) per item; long items wrap with a hanging indent.
 _Item = tuple[float, str, float]
@@ -458,15 +463,14 @@ class _Sheet:
 
     def fee_note(self, fees: dict[str, int]) -> None:
         """Explain when and how a fee is paid, as the published procedure says."""
-        if any(fees.values()):
-            note = (
-                "手数料は請求1件ごとにかかります。当窓口から手数料のご案内をお送りしますので、到着後に"
-                "現金書留または銀行振込等でお支払いください。お支払いを確認した後に回答いたします。"
-            )
-        else:
-            note = "請求に手数料はかかりません。"
+        note = FEE_NOTE_PAID if any(fees.values()) else FEE_NOTE_FREE
         self.y += 7
+        top = self.y
         self.paragraph(note, 7.5, MARGIN_X + 2, CONTENT_W - 4, HINT_INK)
+        # Every form keeps the same geometry whatever the fees, so that a scan of any
+        # company's form can be read against one template (parsers.form_marks).
+        longest = max(len(wrap_japanese(n, self.font, 7.5, CONTENT_W - 4)) for n in (FEE_NOTE_PAID, FEE_NOTE_FREE))
+        self.y = top - longest * 7.5 * 1.45
         self.y -= 10
 
     def attachments(self) -> None:
