@@ -61,6 +61,7 @@ FLAGS: tuple[str, ...] = (
     "insurance_number_unmasked",
     "unreadable_attachment",
     "sender_unverified",
+    "form_needs_confirmation",
 )
 
 DisclosureMethod = Literal["electronic", "paper", "other"]
@@ -134,6 +135,8 @@ class RequestFacts:
     agent_name: str | None = None
     disclosure_method: str | None = None
     source: Literal["form", "body", "none"] = "none"
+    read_from_image: bool = False  # a scan or photo: OCR'd names, measured boxes; staff confirm
+    confidence: float | None = None  # of the check boxes so read (0 = on the line, 1 = clear)
 
     @property
     def states_request(self) -> bool:

@@ -242,6 +242,8 @@ def _add_documents(app: App, s: Session, case: Case, inbound: InboundMessage, ms
                    readings: list[AttachmentReading]) -> None:
     flags = set(case.flags)
     for att, reading in zip(msg.attachments, readings, strict=True):  # readings follow the attachments
+        if reading.form is not None and reading.form.read_from_image:
+            flags.add("form_needs_confirmation")  # handwriting and hand marks: staff check what was read
         stored = _store_document(app, reading, att)
         for doc in reading.documents:
             doc = replace(doc, holder=holder_of(doc, case.requester_name, case.agent_name))

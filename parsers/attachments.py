@@ -327,8 +327,11 @@ def _form_facts(pages: list[_Page], fields: dict[str, str]) -> RequestFacts | No
             facts = facts_from_fields(fields)
             if facts is not None:
                 return facts
-        text = "\n".join(p.text for p in pages if p.reading.kind == "request_form")
+        form_pages = [p for p in pages if p.reading.kind == "request_form"]
+        text = "\n".join(p.text for p in form_pages)
         facts = facts_from_text(text) if text else None
+        if facts is not None and any(p.ocr_text for p in form_pages):
+            facts = replace(facts, read_from_image=True)
         return _with_marks(facts, [p.marks for p in pages if p.marks is not None])
     except Exception as exc:  # noqa: BLE001 - a form reader bug must not hide the documents
         log.warning("request form reader failed: %s", type(exc).__name__)
@@ -373,6 +376,8 @@ def _with_marks(facts: RequestFacts | None, marks: list[FormMarks]) -> RequestFa
         agent_type=(agents[0] if agents else base.agent_type) if agents is not None else base.agent_type,
         agent_present=base.agent_present or bool(agents),
         source="form",
+        read_from_image=True,
+        confidence=min(m.confidence for m in marks),
     )
 
 

@@ -377,6 +377,7 @@ def test_a_photographed_request_form_gives_its_facts_as_a_scanned_pdf_does() -> 
     assert expected is not None and expected.request_types
     assert _kinds(reading) == ["request_form"]
     assert reading.form is not None and reading.form.request_types == expected.request_types
+    assert reading.form.read_from_image and not expected.read_from_image  # staff are asked to confirm it
 
 
 def test_exif_orientation_and_transparency_are_applied_before_ocr() -> None:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import email
 import email.policy
+import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from bot import casestore, staff
 from bot.app import App, build_app
@@ -354,3 +356,25 @@ def test_a_form_with_nothing_ticked_still_opens_a_case(app: App) -> None:
     [case] = cases(app)
     assert case["request_types"] == [] and "request_form" not in case["missing"]  # type: ignore[operator]
     assert len(outbox(app)) == 1
+
+
+class _FormOcr:
+    """Reads every image as a request form asking for disclosure (a stand-in for Tesseract)."""
+
+    def image_to_text(self, image: object) -> str:
+        return "個人情報開示等請求書\n請求者氏名 山田 太郎\n請求の種類\n■ 開示\n□ 訂正\n□ 利用停止"
+
+
+def test_a_form_read_from_a_photo_asks_staff_to_confirm_it(app: App) -> None:
+    buf = io.BytesIO()
+    Image.new("RGB", (1200, 1700), "white").save(buf, "JPEG")
+    app.ocr = _FormOcr()
+    deliver(app, factory.mail(sender="山田 太郎 <taro@example.com>", subject="開示請求", body="請求書の写真を送ります。",
+                              attachments=(("IMG_0007.JPG", "image/jpeg", buf.getvalue()),)))
+    deliver(app, complete_request("佐藤 花子 <hanako@example.com>"))
+    run_once(app)
+    by_sender = {c["requester"]["email"]: c for c in cases(app)}  # type: ignore[index]
+    photographed, digital = by_sender["taro@example.com"], by_sender["hanako@example.com"]
+    assert photographed["request_types"] == ["disclose"]
+    assert "form_needs_confirmation" in photographed["flags"]  # type: ignore[operator]
+    assert "form_needs_confirmation" not in digital["flags"]  # type: ignore[operator]
