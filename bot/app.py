@@ -22,12 +22,13 @@ from bot.db import make_engine, make_sessionmaker
 from bot.mailbox import Mailbox, MaildirMailbox
 from bot.mailbox_state import DbMailboxState, MailboxStateStore
 from bot.migrate import upgrade
+from bot.ocr_cache import EncryptedOcrCache
 from bot.outbox import DirOutbox, Outbox
 from bot.rawstore import BlobStore
 from config.policy import Policy, load_policy
 from config.settings import Settings, SettingsError
 from parsers.attachments import ReadLimits
-from parsers.ocr import OcrEngine
+from parsers.ocr import OcrEngine, TesseractOcr, ocr_available
 
 
 @dataclass
@@ -40,8 +41,10 @@ class App:
     raw: BlobStore
     documents: BlobStore
     actor: str
-    ocr: OcrEngine | None = None  # None: the reader starts Tesseract itself, on the first scan
+    ocr: OcrEngine | None = None  # None: Tesseract (with ocr_cache), started on the first scan
+    ocr_cache: EncryptedOcrCache | None = None
     read_limits: ReadLimits = field(default_factory=ReadLimits)
+    _ocr_started: bool = field(default=False, repr=False)
     _mailbox: Mailbox | None = field(default=None, repr=False)
     _outbox: Outbox | None = field(default=None, repr=False)
 
@@ -50,6 +53,15 @@ class App:
         if self._mailbox is None:
             self._mailbox = make_mailbox(self.settings, positions=DbMailboxState(self.session, self.clock.now))
         return self._mailbox
+
+    def reader_ocr(self) -> OcrEngine | None:
+        """The engine given (tests), else Tesseract keeping its results in the encrypted
+        cache; looked for on the first scan only, so staff commands never start it."""
+        if self.ocr is None and not self._ocr_started:
+            self._ocr_started = True
+            if ocr_available():
+                self.ocr = TesseractOcr(store=self.ocr_cache)
+        return self.ocr
 
     @property
     def outbox(self) -> Outbox:
@@ -80,6 +92,7 @@ def build_app(settings: Settings, *, actor: str | None = None) -> App:
         raw=BlobStore(settings.data_dir / "raw", cipher),
         documents=BlobStore(settings.data_dir / "documents", cipher),
         actor=actor or settings.staff_name or _os_user(),
+        ocr_cache=EncryptedOcrCache(settings.data_dir / "ocr-cache", cipher) if settings.ocr_cache_days else None,
     )
 
 

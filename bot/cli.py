@@ -217,6 +217,7 @@ def housekeep() -> None:
 
     report = run_housekeeping(_app())
     typer.echo(f"housekeeping: {report.stale_files_removed} stale temporary files removed, "
+               f"{report.ocr_results_expired} OCR results expired, "
                f"database WAL checkpointed: {'yes' if report.wal_checkpointed else 'no'}")
 
 

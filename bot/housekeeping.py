@@ -25,18 +25,23 @@ STALE_SECONDS = 3600.0  # a temporary file this old belongs to no write in progr
 class HousekeepingReport:
     stale_files_removed: int
     wal_checkpointed: bool
+    ocr_results_expired: int = 0
 
 
 def housekeep(app: App, *, now: float | None = None) -> HousekeepingReport:
-    """Remove stale temporary files, checkpoint the SQLite WAL; safe while the bot works."""
+    """Remove stale temporary files and expired OCR results, checkpoint the SQLite WAL;
+    safe while the bot works."""
     removed = sum(remove_stale_temporaries(folder, now=now) for folder in _store_folders(app))
+    expired = app.ocr_cache.expire(app.settings.ocr_cache_days, now=now) if app.ocr_cache is not None else 0
     checkpointed = _checkpoint(app)
-    log.info("housekeeping: %d stale temporary files removed, WAL checkpointed: %s", removed, checkpointed)
-    return HousekeepingReport(removed, checkpointed)
+    log.info("housekeeping: %d stale temporary files removed, %d OCR results expired, WAL checkpointed: %s",
+             removed, expired, checkpointed)
+    return HousekeepingReport(removed, checkpointed, expired)
 
 
 def _store_folders(app: App) -> list[Path]:
-    folders = [app.settings.data_dir / "raw", app.settings.data_dir / "documents"]
+    data = app.settings.data_dir
+    folders = [data / "raw", data / "documents", data / "ocr-cache"]
     if app.settings.outbox_url.startswith("dir:"):
         folders.append(Path(app.settings.outbox_url.removeprefix("dir:")))
     return folders

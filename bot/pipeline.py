@@ -148,7 +148,8 @@ def _read_attachments(app: App, msg: ParsedMessage) -> list[AttachmentReading]:
     """One reading per attachment, in order; the reader never raises (a bad file is unreadable)."""
     from parsers.attachments import read_attachment
 
-    return [read_attachment(att, ocr=app.ocr, limits=app.read_limits) for att in msg.attachments]
+    ocr = app.reader_ocr() if msg.attachments else None
+    return [read_attachment(att, ocr=ocr, limits=app.read_limits) for att in msg.attachments]
 
 
 def _has_form(readings: list[AttachmentReading]) -> bool:

@@ -39,6 +39,7 @@ DEFAULTS: dict[str, str] = {
     "timezone": "Asia/Tokyo",
     "digest_time": "08:30",
     "housekeeping_time": "03:30",
+    "ocr_cache_days": "30",
     "poll_seconds": "60",
     "delivery_retry_hours": "48",
     "trusted_authserv_ids": "",
@@ -95,6 +96,7 @@ class Settings:
     mailbox_oauth_scope: str | None = None
     outbox_auth: str = "password"
     housekeeping_time: dt.time = dt.time(3, 30)
+    ocr_cache_days: int = 30
     base_dir: Path = field(default_factory=Path.cwd)
     source: str = "defaults"
 
@@ -170,6 +172,7 @@ def _validate(raw: dict[str, tuple[str, Path]], source: str) -> Settings:
         **_mailbox_oauth(val, base),
         outbox_auth=_choice("MADOGUCHI_OUTBOX_AUTH", val("outbox_auth"), OUTBOX_AUTH),
         housekeeping_time=_clock_time("MADOGUCHI_HOUSEKEEPING_TIME", val("housekeeping_time")),
+        ocr_cache_days=_non_negative_int("MADOGUCHI_OCR_CACHE_DAYS", val("ocr_cache_days")),
         base_dir=Path.cwd(),
         source=source,
     )
@@ -346,4 +349,14 @@ def _positive_int(name: str, value: str) -> int:
         raise SettingsError(f"{name}: {value!r} is not a whole number") from exc
     if n <= 0:
         raise SettingsError(f"{name}: must be greater than 0")
+    return n
+
+
+def _non_negative_int(name: str, value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError as exc:
+        raise SettingsError(f"{name}: {value!r} is not a whole number") from exc
+    if n < 0:
+        raise SettingsError(f"{name}: must be 0 or more")
     return n

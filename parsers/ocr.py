@@ -28,13 +28,16 @@ What was measured on the labelled accuracy set (bench/accuracy/run.py, CPU per p
   runs on the plain (not flattened) grayscale image, as measured for the ID cards.
 
 Results are cached in memory per SHA-256 of the image pixels, because the same image is
-read for classification and again for masking the individual number.
+read for classification, for the check boxes and again for masking the individual number;
+with a `ResultStore` they are also kept on disk (encrypted by the bot), so that replaying a
+quarantined mail or re-reading stored documents does not pay for OCR again.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import logging
 import os
 import threading
@@ -47,7 +50,16 @@ from PIL import Image, ImageFilter, ImageMath, ImageOps
 
 log = logging.getLogger(__name__)
 
-__all__ = ["OcrEngine", "OcrError", "OcrWord", "OrientingOcr", "TesseractOcr", "WordBoxOcr", "ocr_available"]
+__all__ = [
+    "OcrEngine",
+    "OcrError",
+    "OcrWord",
+    "OrientingOcr",
+    "ResultStore",
+    "TesseractOcr",
+    "WordBoxOcr",
+    "ocr_available",
+]
 
 
 @runtime_checkable
@@ -83,6 +95,17 @@ class OrientingOcr(OcrEngine, Protocol):
     """An engine that can tell how far a sideways or upside-down scan must be turned."""
 
     def detect_rotation(self, image: Image.Image) -> int: ...
+
+
+class ResultStore(Protocol):
+    """Where OCR results outlive the process (the bot keeps them encrypted: bot/ocr_cache.py).
+
+    Keys are hex digests of the image pixels and the engine's settings; values are opaque bytes.
+    """
+
+    def load(self, key: str) -> bytes | None: ...
+
+    def save(self, key: str, data: bytes) -> None: ...
 
 
 class OcrError(RuntimeError):
@@ -180,6 +203,20 @@ def _passes(image: Image.Image, min_side: int, max_side: int) -> list[_Pass]:
     return [_Pass(_flatten_lighting(gray), scale, "--psm 3"), _Pass(_inverted(gray), scale, "--psm 11")]
 
 
+_READER_VERSION = "2"  # raise when passes or preprocessing change: stored results go stale
+
+
+def _encode(result: _Result) -> bytes:
+    words = [[w.text, w.left, w.top, w.width, w.height, w.start, w.end] for w in result.words]
+    return json.dumps({"text": result.text, "words": words}, ensure_ascii=False).encode()
+
+
+def _decode(data: bytes) -> _Result:
+    raw = json.loads(data)
+    words = tuple(OcrWord(str(w[0]), *(int(v) for v in w[1:])) for w in raw["words"])
+    return _Result(str(raw["text"]), words)
+
+
 def _image_key(image: Image.Image) -> str:
     digest = hashlib.sha256()
     digest.update(f"{image.mode}:{image.size}".encode())
@@ -243,7 +280,8 @@ class TesseractOcr:
     """Tesseract through pytesseract, one or two preprocessing passes, results cached per image.
 
     `timeout` bounds each Tesseract call (seconds); the cache keeps the last `cache_size`
-    images' results in memory only (never on disk: they are identity documents).
+    images' results in memory, and `store` (optional) keeps them across runs; the bot's
+    store encrypts them, because they are the text of identity documents.
     """
 
     def __init__(
@@ -253,8 +291,10 @@ class TesseractOcr:
         cache_size: int = 64,
         min_side: int = 1000,
         max_side: int = 2800,
+        store: ResultStore | None = None,
     ) -> None:
         self.lang = lang
+        self.store = store
         self.timeout = timeout
         self.cache_size = cache_size
         self.min_side = min_side
@@ -290,18 +330,46 @@ class TesseractOcr:
         return rotate if confident and rotate in (90, 180, 270) else 0
 
     def _read(self, image: Image.Image) -> _Result:
-        key = _image_key(image)
+        key = self._key(image)
         with self._lock:
             cached = self._cache.get(key)
             if cached is not None:
                 self._cache.move_to_end(key)
                 return cached
-        result = self._run_passes(image)
+        result = self._stored(key)
+        if result is None:
+            result = self._run_passes(image)
+            self._store(key, result)
         with self._lock:
             self._cache[key] = result
             while len(self._cache) > self.cache_size:
                 self._cache.popitem(last=False)
         return result
+
+    def _key(self, image: Image.Image) -> str:
+        """The pixels and everything that changes what Tesseract reads from them: a result
+        made by other settings or an older reader is never taken for this one's."""
+        settings = f"{_READER_VERSION}:{self.lang}:{self.min_side}:{self.max_side}"
+        return hashlib.sha256(f"{settings}:{_image_key(image)}".encode()).hexdigest()
+
+    def _stored(self, key: str) -> _Result | None:
+        """A re-run (a replayed mail, a policy check) does not pay for OCR twice."""
+        if self.store is None:
+            return None
+        try:
+            data = self.store.load(key)
+            return _decode(data) if data is not None else None
+        except Exception as exc:  # noqa: BLE001 - a bad cache entry only costs a fresh OCR
+            log.warning("OCR cache entry unusable: %s", type(exc).__name__)
+            return None
+
+    def _store(self, key: str, result: _Result) -> None:
+        if self.store is None:
+            return
+        try:
+            self.store.save(key, _encode(result))
+        except Exception as exc:  # noqa: BLE001 - a full disk must not stop the reading
+            log.warning("OCR cache write failed: %s", type(exc).__name__)
 
     def _run_passes(self, image: Image.Image) -> _Result:
         lines: list[str] = []
