@@ -451,3 +451,16 @@ def test_the_back_side_rule_does_not_take_other_pages() -> None:
     assert read_text("個人番号\n氏名 藤井 里奈\n生年月日 平成元年1月23日").kind == "unknown"
     letter = "お世話になっております。" * 40 + "\n個人番号 6214 9832 0257\n氏名 藤井 里奈"
     assert read_text(letter).kind == "unknown" and read_text(letter).my_number
+
+
+def test_a_form_titled_without_its_last_character_is_still_a_request_form() -> None:
+    """Other companies' forms end their title in 申請 or 申出, without 書, and list every
+    document and agent type (成年後見人, 特別永住者証明書 …) that must not outvote the title."""
+    text = (
+        "個人情報の開示等の求めに関する申請\n株式会社例 個人情報窓口宛\n申請者(ご本人)\n氏名 村上直樹\n"
+        "申請の内容\n利用目的の通知\n開示\nレ 訂正 ・ 追加・ 削除\n代理人の資格 (本人との関係)\n"
+        "成年 被後見人の法定代理人 (成年後見人)\n添付書類\n運転免許証\n在留カード ・ 特別永住者証明書\n"
+        "後見 開始審判書の写し又は登記事項証明書\n委任状\n印鑑登録 証明書\n資格を証明する書類\n"
+    )
+    assert [kind for kind, _ in classify_text(text)][:1] == ["request_form"]
+    assert read_text(text).kind == "request_form"
