@@ -399,7 +399,30 @@ def test_a_sideways_scan_is_turned_upright() -> None:
     ocr = TurningOcr(SYNTHETIC["residence_card"])
     reading = read_attachment(_att(sideways, "scan.jpg"), ocr=ocr)
     assert _kinds(reading) == ["residence_card"]
-    assert [im.size for im in ocr.seen] == [(900, 600), (600, 900)]
+    assert [im.size for im in ocr.seen] == [(900, 600), (2000, 1333), (600, 900)]  # read, enlarged, turned
+
+
+class ZoomOcr(TurningOcr):
+    """Reads nothing until the letters are big enough (an image at least 1,600 px wide)."""
+
+    def image_to_text(self, image: Image.Image) -> str:
+        self.seen.append(image.copy())
+        return self.text if image.width >= 1600 else "~~ ~~"
+
+    def detect_rotation(self, image: Image.Image) -> int:
+        return 0
+
+
+def test_a_small_photo_is_read_again_enlarged_and_kept_enlarged() -> None:
+    small = _jpeg(Image.new("RGB", (900, 1124), "white"))
+    ocr = ZoomOcr(SYNTHETIC["resident_record"])
+    reading = read_attachment(_att(small, "IMG_0003.jpg"), ocr=ocr)
+    assert _kinds(reading) == ["resident_record"]
+    assert [im.size for im in ocr.seen][:2] == [(900, 1124), (1601, 2000)]
+    large = _jpeg(Image.new("RGB", (1300, 1700), "white"))  # unrecognised, but not small: never enlarged
+    ocr = ZoomOcr(SYNTHETIC["resident_record"])
+    assert _kinds(read_attachment(_att(large, "IMG_0004.jpg"), ocr=ocr)) == []
+    assert [im.size for im in ocr.seen] == [(1300, 1700)]
 
 
 def test_icons_are_not_ocrd_and_give_no_document() -> None:
