@@ -44,6 +44,11 @@ MIN_ANCHORS = 6  # inliers needed before the boxes of a page are read
 LAYOUT_ANCHORS = 12  # inliers that make an unrecognised page our form by its layout alone
 MARK_PT2 = 2.0  # extra ink (pt²) from which a box counts as marked (a hand mark leaves 3-60)
 _SEARCH_PT = 8.0  # how far a box may sit from where the fit puts it (less than a row)
+_SECTION_SEARCH_PT = 30.0  # how far a whole section may sit from where the fit puts it
+_SECTION_ABOVE_PT = 30.0  # the section's heading band, which tells one row of boxes from another
+_SECTION_BELOW_PT = 8.0
+_PAGE_MARGIN_PT = 36.0
+_SECTION_WIDTH_PT = 220.0  # a column of the check-box grid
 _CONTEXT_PT = 14.0  # printed ink this far round a box is matched to place it exactly
 _WINDOW_PT = 4.5  # ink counted up to this far outside a box (half the gap to the next row)
 _TOLERANCE_PT = 1.3  # printed ink may spread this far (blur, registration) without counting
@@ -312,13 +317,13 @@ def _homography(t: np.ndarray, i: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------- measuring
 
 
-def _cut_out(gray: np.ndarray, matrix: np.ndarray, rect: _Rect) -> np.ndarray:
-    """The image under a template rectangle, resampled (bilinear) to PX_PER_PT."""
+def _cut_out(gray: np.ndarray, matrix: np.ndarray, rect: _Rect, resolution: int = PX_PER_PT) -> np.ndarray:
+    """The image under a template rectangle, resampled (bilinear) to `resolution` px/pt."""
     x0, top, x1, bottom = rect
-    cols = int(round((x1 - x0) * PX_PER_PT))
-    rows = int(round((bottom - top) * PX_PER_PT))
-    xs = x0 + (np.arange(cols) + 0.5) / PX_PER_PT
-    ys = top + (np.arange(rows) + 0.5) / PX_PER_PT
+    cols = int(round((x1 - x0) * resolution))
+    rows = int(round((bottom - top) * resolution))
+    xs = x0 + (np.arange(cols) + 0.5) / resolution
+    ys = top + (np.arange(rows) + 0.5) / resolution
     grid = np.stack(np.meshgrid(xs, ys), axis=-1).reshape(-1, 2)
     points = _project(matrix, grid)
     height, width = gray.shape
@@ -331,14 +336,14 @@ def _cut_out(gray: np.ndarray, matrix: np.ndarray, rect: _Rect) -> np.ndarray:
     return np.asarray((top_row * (1 - fy) + low_row * fy).reshape(rows, cols), dtype=np.float32)
 
 
-def _ink(patch: np.ndarray) -> np.ndarray:
+def _ink(patch: np.ndarray, resolution: int = PX_PER_PT) -> np.ndarray:
     """How dark each pixel is against the paper around it (0 paper, 1 black).
 
     The paper level is a grey closing wider than any mark, so a shadow's edge or a dim
     corner is paper, while a filled box is still ink.
     """
     image = Image.fromarray(np.clip(patch, 0, 255).astype(np.uint8))
-    small = image.reduce(PX_PER_PT)  # paper varies slowly: a point per pixel is plenty
+    small = image.reduce(resolution)  # paper varies slowly: a point per pixel is plenty
     size = int(_BACKGROUND_PT) | 1
     paper = small.filter(ImageFilter.MaxFilter(size)).filter(ImageFilter.MinFilter(size))
     paper = paper.resize(image.size, Image.Resampling.BILINEAR)
@@ -427,9 +432,37 @@ def read_marks(image: Image.Image, words: Sequence[OcrWord]) -> FormMarks | None
     page, matrix, anchors, inliers = best
     gray = np.asarray(ImageOps.grayscale(image), dtype=np.float32)
     marks = []
-    for field in FIELDS:
-        box = page.boxes.get(field.name)
-        if box is None:
-            continue
-        marks.append(_decide(field.name, _extra_ink(gray, matrix, box, page)))
+    for section in dict.fromkeys(f.section for f in FIELDS if f.name in page.boxes):
+        fields = [f for f in FIELDS if f.section == section and f.name in page.boxes]
+        boxes = [page.boxes[f.name] for f in fields]
+        for field, box in zip(fields, boxes, strict=True):
+            placed = _section_shift(gray, matrix, page, box, boxes)
+            marks.append(_decide(field.name, _extra_ink(gray, placed, box, page)))
     return FormMarks(page.number, inliers, tuple(marks))
+
+
+def _section_shift(
+    gray: np.ndarray, matrix: np.ndarray, page: _TemplatePage, box: _Rect, section: list[_Rect]
+) -> np.ndarray:
+    """The fit, moved by where the box's part of its section (its column, all rows, and the
+    heading above) matches the printed form best, within ±_SECTION_SEARCH_PT.
+
+    A fit from few anchors can be off by more than a box search may correct; rows repeat
+    every 20 pt, so only a stretch of the section with its heading says which row is which,
+    and a stretch no wider than a column keeps a fit's scale error small within it.
+    """
+    top = min(b[1] for b in section) - _SECTION_ABOVE_PT
+    bottom = max(b[3] for b in section) + _SECTION_BELOW_PT
+    reach = _SECTION_SEARCH_PT
+    right = min(box[0] + _SECTION_WIDTH_PT, page.ink.shape[1] / PX_PER_PT - _PAGE_MARGIN_PT)
+    rect = (box[0] - 10 - reach, top - reach, right + reach, bottom + reach)
+    ink = _ink(_cut_out(gray, matrix, rect, resolution=1), resolution=1)
+    x0, y0 = int(round(rect[0] * PX_PER_PT)), int(round(rect[1] * PX_PER_PT))
+    rows, cols = ink.shape
+    printed = page.ink[y0 : y0 + rows * PX_PER_PT, x0 : x0 + cols * PX_PER_PT]
+    if printed.shape != (rows * PX_PER_PT, cols * PX_PER_PT):
+        return matrix
+    coarse = printed.reshape(rows, PX_PER_PT, cols, PX_PER_PT).mean(axis=(1, 3))
+    dy, dx = _align(ink, coarse, int(reach))
+    shifted: np.ndarray = matrix @ np.array([[1.0, 0.0, dx], [0.0, 1.0, dy], [0.0, 0.0, 1.0]])
+    return shifted
