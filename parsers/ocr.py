@@ -126,7 +126,8 @@ def ocr_available() -> bool:
 
 _UPSCALE_TO = 1400
 _MIN_OSD_CONFIDENCE = 1.5
-_INVERTED_MAX_SIDE = 1400  # the sparse inverted pass on a whole A4 page took 6.1 s, at 1,400 px 1.1 s
+_INVERTED_MAX_SIDE = 1400  # the sparse inverted pass on a whole A4 page took 6.1 s, at 1,400 px 1.1 s ...
+_INVERTED_CAP_ABOVE = 2100  # ... but capping 1,600 x 2,058 page photos lost 3 of them: only larger ones
 _DENSE_PAGE_CHARS = 200  # Japanese characters read by the first pass that make a page "dense"
 _BACKGROUND_REDUCE = 8  # the background is estimated on a 1/8 copy (fast, ignores strokes)
 _BACKGROUND_BLUR = 6.0  # ... blurred by 6 px there, ~50 px on the image: wider than any letter
@@ -202,14 +203,14 @@ def _passes(image: Image.Image, min_side: int, max_side: int) -> list[_Pass]:
     `_wants_inverted_pass`."""
     gray, scale = _resize_for_ocr(ImageOps.grayscale(image), min_side, max_side)
     small, small_scale = gray, scale
-    if max(gray.size) > _INVERTED_MAX_SIDE:
+    if max(gray.size) > _INVERTED_CAP_ABOVE:
         factor = _INVERTED_MAX_SIDE / max(gray.size)
         small = gray.resize((round(gray.width * factor), round(gray.height * factor)), Image.Resampling.LANCZOS)
         small_scale = scale * factor
     return [_Pass(_flatten_lighting(gray), scale, "--psm 3"), _Pass(_inverted(small), small_scale, "--psm 11")]
 
 
-_READER_VERSION = "3"  # raise when passes or preprocessing change: stored results go stale
+_READER_VERSION = "4"  # raise when passes or preprocessing change: stored results go stale
 
 
 def _encode(result: _Result) -> bytes:

@@ -147,3 +147,5 @@ def test_the_inverted_pass_reads_a_whole_page_at_a_bounded_size() -> None:
     assert second.scale == pytest.approx(1400 / 2339)
     card = Image.new("L", (1086, 724), 255)
     assert [p.image.size for p in ocr_module._passes(card, 1000, 2800)] == [(1086, 724), (1086, 724)]
+    photo = Image.new("L", (1600, 2058), 255)  # a phone photo of a page keeps its detail
+    assert [p.image.size for p in ocr_module._passes(photo, 1000, 2800)] == [(1600, 2058), (1600, 2058)]
