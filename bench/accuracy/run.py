@@ -233,6 +233,40 @@ def machine() -> Json:
     )
 
 
+def commit() -> str:
+    """The code measured: HEAD, and whether the working tree differed from it."""
+    import subprocess
+
+    root = Path(__file__).resolve().parents[2]
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True).stdout
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=root, capture_output=True, text=True
+        ).stdout
+    except OSError:
+        return "unknown"
+    return head.strip() + ("+changes" if dirty.strip() else "")
+
+
+def time_by_source(rows: list[Json]) -> dict[str, Json]:
+    """CPU per page for flatbed scans and for phone photos apart: the target is per scanned page."""
+    out: dict[str, Json] = {}
+    for source, prefix in (("flatbed scans", "scan"), ("phone photos", "photo")):
+        per_page = sorted(
+            float(r["cpu_s"]) / max(int(r["pages"]), 1)
+            for r in rows
+            if str(r["degradation"]).startswith(prefix)
+            for _ in range(max(int(r["pages"]), 1))
+        )
+        if per_page:
+            out[source] = {
+                "pages": len(per_page),
+                "median_s": statistics.median(per_page),
+                "p95_s": _pct(per_page, 0.95),
+            }
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("folder", type=Path)
@@ -244,6 +278,8 @@ def main() -> None:
     s = summarise(rows)
     s["run_wall_s"] = time.perf_counter() - t0
     s["machine"] = machine()
+    s["commit"] = commit()
+    s["time_by_source"] = time_by_source(rows)
     print()
     print(f"kind accuracy {s['kind_correct']}/{s['items']} = {s['kind_accuracy']:.1%}")
     for k, v in s["per_kind"].items():
@@ -279,7 +315,9 @@ def main() -> None:
         f"peak RSS: self {s['peak_rss_self_mb']:.0f} MB, "
         f"largest Tesseract child {s['peak_rss_largest_child_mb']:.0f} MB"
     )
-    print(f"run wall time {s['run_wall_s']:.0f}s")
+    for source, t in s["time_by_source"].items():
+        print(f"time {source}: {t['pages']} pages; cpu/page median {t['median_s']:.2f}s p95 {t['p95_s']:.2f}s")
+    print(f"run wall time {s['run_wall_s']:.0f}s (commit {s['commit']})")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(dict(summary=s, rows=rows), ensure_ascii=False, indent=1))
