@@ -42,6 +42,7 @@ __all__ = ["LAYOUT_ANCHORS", "BoxMark", "FormMarks", "read_marks"]
 PX_PER_PT = 3  # resolution of the template and of every cut-out, in pixels per point
 MIN_ANCHORS = 6  # inliers needed before the boxes of a page are read
 LAYOUT_ANCHORS = 12  # inliers that make an unrecognised page our form by its layout alone
+_MIN_INLIER_SHARE = 0.4  # of the anchors; our form's pages 0.6-0.9, six other layouts and 住民票 0.07-0.25
 MARK_PT2 = 2.0  # extra ink (pt²) from which a box counts as marked (a hand mark leaves 3-60)
 _SEARCH_PT = 8.0  # how far a box may sit from where the fit puts it (less than a row)
 _SECTION_SEARCH_PT = 30.0  # how far a whole section may sit from where the fit puts it
@@ -278,7 +279,9 @@ def _fit(anchors: list[_Anchor]) -> tuple[np.ndarray, int] | None:
         tolerance = _FINE_PT
     scale = _scale(matrix, tuple(t.mean(axis=0)))
     keep = np.hypot(*(_project(matrix, t) - i).T) < _FINE_PT * scale
-    return (matrix, int(keep.sum())) if keep.sum() >= MIN_ANCHORS else None
+    if keep.sum() < MIN_ANCHORS or keep.sum() < _MIN_INLIER_SHARE * len(anchors):
+        return None  # another company's form shares our phrases, but not where they stand
+    return matrix, int(keep.sum())
 
 
 def _least_squares_similarity(t: np.ndarray, i: np.ndarray) -> np.ndarray:
