@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import math
+from pathlib import Path
 
 import numpy as np
 import pdfplumber
@@ -251,3 +252,17 @@ def test_a_photo_in_perspective(tesseract: TesseractOcr) -> None:
     marks = read_marks(photo, tesseract.image_to_words(photo))
     assert marks is not None
     assert marks.marked("types") == ["disclose", "suspend"]
+
+
+@pytest.mark.parametrize("layout", ["form_a", "form_b", "form_c", "form_e"])
+def test_another_companys_form_is_not_taken_for_ours(
+    layout: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Other request forms print our phrases (利用目的の通知, 第三者提供記録の開示 …) too, but
+    not where ours stand: reading our boxes on them would invent marks."""
+    from tests.scenarios import make_fixtures as mf
+
+    monkeypatch.setattr(mf, "OUT", tmp_path)
+    getattr(mf, layout)("other.pdf", mf.PEOPLE["matsuo"], {"disclose"}, {"drivers_license"})
+    pdf = (tmp_path / "other.pdf").read_bytes()
+    assert read_marks(_render(pdf), _words_from_template(pdf)) is None
