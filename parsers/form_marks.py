@@ -8,11 +8,13 @@ either: they look at the box. So does this module.
 How: the blank form is drawn once by `replies.form_pdf` (the same code that publishes it),
 and its text, its check boxes and its rendered ink are kept as a template. OCR words on
 the page image that occur exactly once in the template's text are anchors; a similarity
-transform fitted to them with RANSAC says where the page lies in the image, and a
-locally weighted affine fit around each box absorbs a phone photo's perspective. Each
-box is cut out of the image in template coordinates, aligned to the template's printed
-ink by correlation, and the ink that the blank form does not have is measured in and
-around the box. A mark is a mark whether ticked, crossed, filled or circled: all of them
+transform fitted to them with RANSAC says roughly where the page lies in the image, and a
+perspective (homography) fit to the anchors that agree absorbs a phone photo's angle. A
+page is ours only if enough of its anchors agree: other companies' forms print the same
+phrases elsewhere. Each box's stretch of its section, then the box itself, is cut out of
+the image in template coordinates and aligned to the template's printed ink by
+correlation, and the ink that the blank form does not have is measured in and around the
+box. A mark is a mark whether ticked, crossed, filled or circled: all of them
 leave ink where the blank form has none.
 
 The decision core (`_decide`) is a threshold on that extra ink in pt², chosen on a
