@@ -245,6 +245,10 @@ def _add_documents(app: App, s: Session, case: Case, inbound: InboundMessage, ms
     for att, reading in zip(msg.attachments, readings, strict=True):  # readings follow the attachments
         if reading.form is not None and reading.form.read_from_image:
             flags.add("form_needs_confirmation")  # handwriting and hand marks: staff check what was read
+            # what was read, and how sure the box reader was, for staff and the audit (no names)
+            casestore.add_event(s, case.id, inbound.received_at, "madoguchi", "form_read_from_image",
+                                {"sha256": inbound.sha256, "request_types": sorted(reading.form.request_types),
+                                 "box_confidence": reading.form.confidence})
         stored = _store_document(app, reading, att)
         for doc in reading.documents:
             doc = replace(doc, holder=holder_of(doc, case.requester_name, case.agent_name))

@@ -378,3 +378,11 @@ def test_a_form_read_from_a_photo_asks_staff_to_confirm_it(app: App) -> None:
     assert photographed["request_types"] == ["disclose"]
     assert "form_needs_confirmation" in photographed["flags"]  # type: ignore[operator]
     assert "form_needs_confirmation" not in digital["flags"]  # type: ignore[operator]
+    with app.session() as s:
+        found = casestore.get_case(s, str(photographed["id"]))
+        assert found is not None
+        events = found.events
+        [read] = [e for e in events if e.type == "form_read_from_image"]
+        # the ■ that OCR read is not trusted; the case has 開示 from the subject line
+        assert read.detail["request_types"] == [] and "box_confidence" in read.detail
+        assert "山田" not in json.dumps(read.detail, ensure_ascii=False)
