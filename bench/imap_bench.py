@@ -79,7 +79,15 @@ PROJECT = HERE.parent
 sys.path.insert(0, str(HERE))
 sys.path.append(str(PROJECT))  # for tests/ (the servers); last, so a child's PYTHONPATH snapshot of bot/ wins
 
-from intake import _cpu, _rss_kb, _usage, machine, print_pages_and_memory, snapshot_code  # noqa: E402
+from intake import (  # noqa: E402
+    _cpu,
+    _rss_kb,
+    _usage,
+    machine,
+    print_pages_and_memory,
+    run_json_child,
+    snapshot_code,
+)
 from make_mail import generate, make_mail  # noqa: E402
 
 BASELINE_BATCH = 100
@@ -440,17 +448,7 @@ CODE: Path | None = None
 
 
 def run_child(kind: str, spec: dict[str, Any], cwd: Path, profile: str | None = None) -> dict[str, Any]:
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", kind, "--spec", json.dumps(spec)]
-    if profile:
-        cmd += ["--profile", profile]
-    env = dict(os.environ)
-    if CODE is not None:  # the snapshot comes before the editable install's finder
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(CODE), env.get("PYTHONPATH", "")) if p)
-    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        raise RuntimeError(f"{kind} child failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
-    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
-    return result
+    return run_json_child(Path(__file__), kind, ["--spec", json.dumps(spec)], cwd, CODE, profile)
 
 
 def bot_spec(servers: Servers, root: Path, folder: str) -> dict[str, Any]:

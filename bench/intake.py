@@ -251,14 +251,22 @@ def _git_state() -> dict[str, Any]:
 
 
 def run_child(kind: str, root: Path, profile: str | None = None) -> dict[str, Any]:
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", kind, "--root", str(root)]
+    # cwd = the run's directory, so no ./madoguchi.toml of the caller is picked up.
+    return run_json_child(Path(__file__), kind, ["--root", str(root)], root, _CODE, profile)
+
+
+def run_json_child(
+    script: Path, kind: str, args: list[str], cwd: Path, code: Path | None, profile: str | None = None
+) -> dict[str, Any]:
+    """Run `script --child KIND ARGS` in a fresh interpreter and return the JSON object on
+    the last line of its output (each measurement starts from a cold process)."""
+    cmd = [sys.executable, str(script.resolve()), "--child", kind, *args]
     if profile:
         cmd += ["--profile", profile]
     env = dict(os.environ)
-    if _CODE is not None:  # the snapshot comes before the editable install's finder
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(_CODE), env.get("PYTHONPATH", "")) if p)
-    # cwd = the run's directory, so no ./madoguchi.toml of the caller is picked up.
-    proc = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, check=False)
+    if code is not None:  # the snapshot comes before the editable install's finder
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(code), env.get("PYTHONPATH", "")) if p)
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise RuntimeError(f"{kind} child failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
     result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])

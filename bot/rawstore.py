@@ -29,9 +29,14 @@ class BlobStore:
 
     def put(self, data: bytes) -> str:
         digest = sha256_hex(data)
+        if not self._path(digest).exists():
+            self.put_as(digest, data)
+        return digest
+
+    def put_as(self, digest: str, data: bytes) -> None:
+        """Store under a digest of something else (the OCR cache names results by the
+        pixels they were read from); the name is bound to the sealed bytes all the same."""
         path = self._path(digest)
-        if path.exists():
-            return digest
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         tmp = path.with_suffix(f".tmp{os.getpid()}")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -40,7 +45,6 @@ class BlobStore:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-        return digest
 
     def get(self, digest: str) -> bytes:
         return self._cipher.open(self._path(digest).read_bytes(), digest.encode())

@@ -172,7 +172,7 @@ def _validate(raw: dict[str, tuple[str, Path]], source: str) -> Settings:
         **_mailbox_oauth(val, base),
         outbox_auth=_choice("MADOGUCHI_OUTBOX_AUTH", val("outbox_auth"), OUTBOX_AUTH),
         housekeeping_time=_clock_time("MADOGUCHI_HOUSEKEEPING_TIME", val("housekeeping_time")),
-        ocr_cache_days=_non_negative_int("MADOGUCHI_OCR_CACHE_DAYS", val("ocr_cache_days")),
+        ocr_cache_days=_whole_number("MADOGUCHI_OCR_CACHE_DAYS", val("ocr_cache_days")),
         base_dir=Path.cwd(),
         source=source,
     )
@@ -343,20 +343,14 @@ def _clock_time(name: str, value: str) -> dt.time:
 
 
 def _positive_int(name: str, value: str) -> int:
+    return _whole_number(name, value, minimum=1)
+
+
+def _whole_number(name: str, value: str, minimum: int = 0) -> int:
     try:
         n = int(value)
     except ValueError as exc:
         raise SettingsError(f"{name}: {value!r} is not a whole number") from exc
-    if n <= 0:
-        raise SettingsError(f"{name}: must be greater than 0")
-    return n
-
-
-def _non_negative_int(name: str, value: str) -> int:
-    try:
-        n = int(value)
-    except ValueError as exc:
-        raise SettingsError(f"{name}: {value!r} is not a whole number") from exc
-    if n < 0:
-        raise SettingsError(f"{name}: must be 0 or more")
+    if n < minimum:
+        raise SettingsError(f"{name}: must be greater than 0" if minimum == 1 else f"{name}: must be {minimum} or more")
     return n

@@ -323,7 +323,7 @@ def _form_facts(pages: list[_Page], fields: dict[str, str]) -> RequestFacts | No
     """The request form's facts, by the other reader (parsers.request_form) when present;
     on a scan or photo of our own form, the check boxes as `parsers.form_marks` saw them."""
     try:
-        from parsers.request_form import checked_request_types, facts_from_fields, facts_from_text
+        from parsers.request_form import facts_from_fields, facts_from_text
     except ImportError:
         return None
     try:
@@ -333,26 +333,14 @@ def _form_facts(pages: list[_Page], fields: dict[str, str]) -> RequestFacts | No
                 return facts
         form_pages = [p for p in pages if p.reading.kind == "request_form"]
         text = "\n".join(p.text for p in form_pages)
-        facts = facts_from_text(text) if text else None
-        if facts is not None and any(p.ocr_text for p in form_pages):
-            facts = _untrusted_marks_dropped(facts, checked_request_types(text))
+        from_image = any(p.ocr_text for p in form_pages)
+        facts = facts_from_text(text, marks_legible=not from_image) if text else None
+        if facts is not None and from_image:
+            facts = replace(facts, read_from_image=True)
         return _with_marks(facts, [p.marks for p in pages if p.marks is not None])
     except Exception as exc:  # noqa: BLE001 - a form reader bug must not hide the documents
         log.warning("request form reader failed: %s", type(exc).__name__)
         return None
-
-
-def _untrusted_marks_dropped(facts: RequestFacts, marked: frozenset[str]) -> RequestFacts:
-    """A form read from OCR text keeps what its words say, not what its marks seem to say.
-
-    Tesseract turns a printed box into a glyph whether it is ticked or not. On the scans and
-    photos of six other companies' layouts in the accuracy set, trusting those glyphs gave
-    5 right sets of types and 1 wrong one: a free 利用停止 + 第三者提供の停止 read as a
-    1,000-yen 開示, which would have sent a fee notice for a fee nobody owed. Types stated in
-    words stay; for the rest the requester is asked (our own form's boxes are measured
-    instead, by parsers.form_marks).
-    """
-    return replace(facts, request_types=facts.request_types - marked, read_from_image=True)
 
 
 def _read_marks(pages: list[_Page], ocr: OcrEngine | None) -> None:

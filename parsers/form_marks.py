@@ -358,13 +358,9 @@ def _ink(patch: np.ndarray, resolution: int = PX_PER_PT) -> np.ndarray:
 
 
 def _dilate(mask: np.ndarray, radius: int) -> np.ndarray:
-    out = mask.copy()
-    for axis in (0, 1):
-        grown = out.copy()
-        for step in range(1, radius + 1):
-            grown |= np.roll(out, step, axis=axis) | np.roll(out, -step, axis=axis)
-        out = grown
-    return out
+    """The mask grown by `radius` pixels every way (a square), not wrapping at the edges."""
+    grown = Image.fromarray(mask.astype(np.uint8) * 255).filter(ImageFilter.MaxFilter(2 * radius + 1))
+    return np.asarray(grown) > 0
 
 
 def _align(ink: np.ndarray, printed: np.ndarray, search: int) -> tuple[int, int]:
@@ -424,17 +420,14 @@ def read_marks(image: Image.Image, words: Sequence[OcrWord]) -> FormMarks | None
     except Exception as exc:  # noqa: BLE001 - no font, no template: the text reader still runs
         log.warning("form template unavailable: %s", type(exc).__name__)
         return None
-    best: tuple[_TemplatePage, np.ndarray, list[_Anchor], int] | None = None
+    best: tuple[_TemplatePage, np.ndarray, int] | None = None
     for page in pages:
-        if not page.boxes:
-            continue
-        anchors = _anchors(words, page)
-        fitted = _fit(anchors)
-        if fitted is not None and (best is None or fitted[1] > best[3]):
-            best = (page, fitted[0], anchors, fitted[1])
+        fitted = _fit(_anchors(words, page)) if page.boxes else None
+        if fitted is not None and (best is None or fitted[1] > best[2]):
+            best = (page, *fitted)
     if best is None:
         return None
-    page, matrix, anchors, inliers = best
+    page, matrix, inliers = best
     gray = np.asarray(ImageOps.grayscale(image), dtype=np.float32)
     marks = []
     for section in dict.fromkeys(f.section for f in FIELDS if f.name in page.boxes):

@@ -70,12 +70,12 @@ def test_stored_results_are_sealed_private_and_bound_to_their_name(tmp_path: Pat
     root = tmp_path / "ocr-cache"
     store = EncryptedOcrCache(root, Cipher(KEY))
     TesseractOcr(store=store).image_to_text(_page(10))
-    [entry] = list(root.rglob("*.ocr"))
+    [entry] = list(root.rglob("*.bin"))
     blob = entry.read_bytes()
     assert "山田".encode() not in blob and b"\\u5c71" not in blob
     assert stat.S_IMODE(entry.stat().st_mode) == 0o600
     assert stat.S_IMODE(entry.parent.stat().st_mode) == 0o700
-    other = root / "00" / ("0" * 64 + ".ocr")
+    other = root / "00" / ("0" * 64 + ".bin")
     other.parent.mkdir()
     other.write_bytes(blob)  # moved under another name: it does not open
     assert store.load("0" * 64) is None and not other.exists()
@@ -88,7 +88,7 @@ def test_a_broken_entry_costs_only_a_fresh_read(tmp_path: Path, counting: _Count
     root = tmp_path / "ocr-cache"
     store = EncryptedOcrCache(root, Cipher(KEY))
     TesseractOcr(store=store).image_to_text(_page(10))
-    [entry] = list(root.rglob("*.ocr"))
+    [entry] = list(root.rglob("*.bin"))
     entry.write_bytes(b"\x01k1" + b"\0" * 40)
     calls = counting.calls
     assert TesseractOcr(store=store).image_to_text(_page(10)).startswith("山田")

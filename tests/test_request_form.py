@@ -610,3 +610,12 @@ def test_qualified_field_names_and_none_values() -> None:
 @pytest.mark.parametrize("fields", [{}, {"Name": "x", "Check1": "/Yes"}, {"requester_name": "x", "foo": "y"}])
 def test_other_acroforms_are_not_ours(fields: dict[str, str]) -> None:
     assert facts_from_fields(fields) is None
+
+
+def test_ocr_text_keeps_typed_answers_but_not_mark_glyphs() -> None:
+    """OCR makes a glyph of an empty box as readily as of a ticked one; words stay words."""
+    checklist = "個人情報開示等請求書\n請求者氏名 山田 太郎\n請求の種類\n■ 開示\n□ 訂正\n□ 利用停止\n"
+    assert facts_from_text(checklist).request_types == {"disclose"}  # type: ignore[union-attr]
+    assert facts_from_text(checklist, marks_legible=False).request_types == set()  # type: ignore[union-attr]
+    typed = "個人情報開示等請求書\n請求者氏名 山田 太郎\n請求の種類: 開示\n"
+    assert facts_from_text(typed, marks_legible=False).request_types == {"disclose"}  # type: ignore[union-attr]

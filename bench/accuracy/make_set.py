@@ -43,6 +43,7 @@ import pypdfium2 as pdfium  # noqa: E402
 from PIL import Image, ImageChops, ImageDraw, ImageEnhance, ImageFilter, ImageFont  # noqa: E402
 from pypdf import PdfReader  # noqa: E402
 
+from config.policy import load_policy  # noqa: E402
 from replies.form_pdf import build_request_form  # noqa: E402
 
 TYPES = [c for c, _ in mf.TYPES_JA]
@@ -354,14 +355,7 @@ def _blank_form() -> bytes:
         company_name="株式会社クロス・プロップワークス",
         window_name="個人情報苦情及び相談窓口",
         window_address="privacy@example.com",
-        fees={
-            "notify_purpose": 1000,
-            "disclose": 1000,
-            "correct": 0,
-            "suspend": 0,
-            "stop_third_party": 0,
-            "disclose_third_party_records": 1000,
-        },
+        fees={code: kind.fee_yen for code, kind in load_policy("builtin:seed").request_types.items()},
     )
 
 
