@@ -77,6 +77,13 @@ class Case(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     due_on: Mapped[dt.date] = mapped_column(Date)
+    # The deadline clock (bot/deadlines.py): stops as [from, to|null] ISO dates while the case
+    # waited on the requester; when that wait began (or they last answered); the reminder sent.
+    clock_stops: Mapped[list[list[str | None]]] = mapped_column(JSON, default=list)
+    waiting_since: Mapped[dt.date | None] = mapped_column(Date)
+    reminded_on: Mapped[dt.date | None] = mapped_column(Date)
+    lang: Mapped[str] = mapped_column(String(8), default="ja")  # the language the requester wrote in
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
     documents: Mapped[list[Document]] = relationship(back_populates="case", order_by="Document.id")
     inbound: Mapped[list[InboundMessage]] = relationship(back_populates="case", order_by="InboundMessage.id")
@@ -171,6 +178,24 @@ class Payment(Base):
     recorded_by: Mapped[str] = mapped_column(String(100))
 
     case: Mapped[Case] = relationship(back_populates="payments")
+
+
+class BankTransfer(Base):
+    """A transfer seen in an imported bank statement, so a second import records nothing twice.
+
+    Only what the match needs is kept: no payer names (staff have the bank's own file).
+    """
+
+    __tablename__ = "bank_transfers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64), unique=True)
+    booked_on: Mapped[dt.date] = mapped_column(Date)
+    amount_yen: Mapped[int] = mapped_column(Integer)
+    outcome: Mapped[str] = mapped_column(String(24))
+    case_id: Mapped[str | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    imported_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    imported_by: Mapped[str] = mapped_column(String(100))
 
 
 class MailboxState(Base):

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from bot import casestore
 from bot.app import App
+from bot.case_clock import advance
 from bot.db import Case, InboundMessage
 from bot.holders import holder_of
 from bot.mailbox import Incoming, Mark
@@ -38,6 +39,7 @@ MARKS: dict[str, Mark] = {
 
 
 NEUTRAL_INSTEAD = frozenset({"ack", "missing_documents", "fee_notice"})
+NOT_TO_UNVERIFIED = frozenset({"reminder", "lapse_notice"})  # they name what is missing and the fee
 
 
 class StepError(Exception):
@@ -290,16 +292,22 @@ def _store_document(app: App, reading: AttachmentReading, att: Attachment) -> st
 
 
 def _decide(app: App, s: Session, case: Case, event: Event, inbound: InboundMessage | None, now: dt.datetime,
-            cause: str, paid_before: int = 0, extra: dict[str, object] | None = None) -> None:
+            cause: str, paid_before: int = 0, extra: dict[str, object] | None = None,
+            outcome: str | None = None) -> None:
     """Run the policy over the case, record the outcome and queue the replies it earns."""
     facts = casestore.case_facts(case)
-    decision = decide(facts, app.policy, event, paid_before=paid_before)
+    decision = decide(facts, app.policy, event, paid_before=paid_before, outcome=outcome)
+    before = None if event == "request" else case.status
     case.status = decision.status
     case.missing = list(decision.missing)
     case.fee_yen = decision.fee_yen
     case.updated_at = now
-    casestore.add_event(s, case.id, now, app.actor if event not in ("request", "followup") else "madoguchi",
-                        "decision", {"event": event, "rules": list(decision.rules)})
+    actor = app.actor if event not in ("request", "followup", "remind", "lapse") else "madoguchi"
+    casestore.add_event(s, case.id, now, actor, "decision", {"event": event, "rules": list(decision.rules)})
+    clock = advance(case, app.policy, before, now.astimezone(app.clock.tz).date(), app.clock.tz,
+                    requester_answered=event == "followup")
+    if clock is not None:
+        casestore.add_event(s, case.id, now, actor, "deadline", clock)
     for kind in decision.replies:
         _queue(app, s, case, kind, inbound, now, cause, event, extra)
 
@@ -315,6 +323,9 @@ def _queue(app: App, s: Session, case: Case, kind: str, inbound: InboundMessage 
     if case.requester_email in (app.settings.window_address, *app.settings.staff_addresses):
         casestore.add_event(s, case.id, now, "madoguchi", "reply_suppressed", {"kind": kind, "why": "own address"})
         return
+    if "sender_unverified" in case.flags and kind in NOT_TO_UNVERIFIED:
+        casestore.add_event(s, case.id, now, "madoguchi", "reply_suppressed", {"kind": kind, "why": "unverified"})
+        return
     if "sender_unverified" in case.flags and kind in NEUTRAL_INSTEAD:
         kind = "neutral_ack"  # a forged sender learns nothing: no names, documents or fees
     queue_reply(s, case, kind, policy=app.policy, window_address=app.settings.window_address, now=now,
@@ -323,9 +334,9 @@ def _queue(app: App, s: Session, case: Case, kind: str, inbound: InboundMessage 
 
 
 def redecide(app: App, s: Session, case: Case, event: Event, now: dt.datetime, cause: str, paid_before: int = 0,
-             extra: dict[str, object] | None = None) -> None:
-    """For staff actions: decide again, answering the case's latest incoming mail."""
-    _decide(app, s, case, event, casestore.latest_inbound(case), now, cause, paid_before, extra)
+             extra: dict[str, object] | None = None, outcome: str | None = None) -> None:
+    """For staff actions and chasing: decide again, answering the case's latest incoming mail."""
+    _decide(app, s, case, event, casestore.latest_inbound(case), now, cause, paid_before, extra, outcome)
 
 
 def _quarantine(app: App, incoming: Incoming, digest: str, step: str, reason: str) -> None:

@@ -12,7 +12,27 @@ from typing import Literal
 from bot.models import FINAL_STATUSES, CaseFacts, Decision, DocumentFact
 from config.policy import Policy
 
-Event = Literal["request", "followup", "payment", "verify", "close", "reject"]
+Event = Literal["request", "followup", "payment", "verify", "close", "reject", "remind", "lapse"]
+
+# How staff may close a case, and the notice each outcome owes the requester. The law asks
+# for a notice when a request is refused in whole or part or no data is held (APPI 32-3,
+# 33-3, 34-3, 35-7, with reasons per art. 36) and when a correction or suspension was done
+# (34-3, 35-7). A disclosure or purpose notification is itself the answer: staff send it by
+# the method the requester chose, so no automatic mail goes with it.
+CLOSING_NOTICES: dict[str, str | None] = {
+    "disclosed": None,
+    "purpose_notified": None,
+    "third_party_records_disclosed": None,
+    "corrected": "closing_notice",
+    "suspended": "closing_notice",
+    "third_party_stopped": "closing_notice",
+    "no_data_held": "no_data_notice",
+    "partially_refused": "partial_refusal_notice",
+    "withdrawn": None,
+    "lapsed": "lapse_notice",
+}
+ANSWER_OUTCOMES = frozenset(CLOSING_NOTICES) - {"withdrawn", "lapsed"}  # need a verified, paid case
+REASON_REQUIRED = frozenset({"partially_refused"})
 
 
 @dataclass(frozen=True)
@@ -104,13 +124,16 @@ def status_for(facts: CaseFacts, missing: tuple[str, ...], fee_yen: int) -> str:
     return "in_progress"
 
 
-def decide(facts: CaseFacts, policy: Policy, event: Event, *, paid_before: int = 0) -> Decision:
+def decide(facts: CaseFacts, policy: Policy, event: Event, *, paid_before: int = 0,
+           outcome: str | None = None) -> Decision:
     """Where the case stands after `event`, and which replies that earns the requester."""
     fee = policy.fee_for(facts.request_types)
     missing = missing_documents(facts, policy)
     status = status_for(facts, missing, fee)
     rules = _rules(facts, missing, fee, status)
-    replies = _replies(facts, event, status, fee, paid_before)
+    if outcome is not None:
+        rules += (f"outcome:{outcome}",)
+    replies = _replies(facts, event, status, fee, paid_before, outcome)
     return Decision(status=status, missing=missing, fee_yen=fee, replies=replies, rules=rules)
 
 
@@ -125,9 +148,15 @@ def _rules(facts: CaseFacts, missing: tuple[str, ...], fee: int, status: str) ->
     return tuple(rules)
 
 
-def _replies(facts: CaseFacts, event: Event, status: str, fee: int, paid_before: int) -> tuple[str, ...]:
+def _replies(facts: CaseFacts, event: Event, status: str, fee: int, paid_before: int,
+             outcome: str | None) -> tuple[str, ...]:
     if event in ("request", "followup"):
         return _intake_replies(facts, status)
+    if event == "remind":
+        return ("reminder",)
+    if event in ("close", "lapse"):
+        notice = CLOSING_NOTICES.get(outcome or "")
+        return (notice,) if notice else ()
     if event == "payment":
         if fee and paid_before < fee <= facts.paid_yen:
             return ("receipt",)

@@ -13,6 +13,7 @@ from bot.app import App
 from bot.db import Case
 from bot.models import FINAL_STATUSES
 from bot.pipeline import redecide
+from bot.policy import ANSWER_OUTCOMES, CLOSING_NOTICES, REASON_REQUIRED
 from bot.replying import PAYMENT_METHOD_LABELS
 
 PAYMENT_METHODS = ("bank_transfer", "registered_cash", "postal_money_order")
@@ -70,16 +71,37 @@ def record_payment(app: App, case_id: str, amount: int, method: str) -> Case:
         return case
 
 
-def close(app: App, case_id: str, outcome: str | None = None) -> Case:
+def close(app: App, case_id: str, outcome: str | None = None, reason: str | None = None) -> Case:
+    """End a case. An answer outcome needs a verified, paid case; some owe the requester a notice."""
+    if outcome == "refused":
+        return reject(app, case_id, reason or "")
+    _check_outcome(outcome, reason)
     now = app.clock.now()
     with app.session() as s, s.begin():
         case = _load(s, case_id)
         _not_ended(case)
+        if outcome in ANSWER_OUTCOMES and case.status != "in_progress":
+            raise StaffError(f"case {case.id} is {case.status}, not in_progress: an answer ({outcome}) needs the "
+                             "identity verified and the fee paid first; to end it otherwise use "
+                             "--outcome withdrawn or `madoguchi cases reject`")
         case.final_status = "closed"
         case.outcome = outcome
-        casestore.add_event(s, case.id, now, app.actor, "staff_close", {"outcome": outcome})
-        redecide(app, s, case, "close", now, cause="close")
+        case.closed_at = now
+        casestore.add_event(s, case.id, now, app.actor, "staff_close",
+                            {"outcome": outcome, "reason": (reason or "").strip() or None})
+        extra: dict[str, object] = {"outcome": outcome, "reason": (reason or "").strip()}
+        redecide(app, s, case, "close", now, cause=f"close:{outcome}", extra=extra, outcome=outcome)
         return case
+
+
+def _check_outcome(outcome: str | None, reason: str | None) -> None:
+    if outcome is None:
+        return
+    choices = [o for o in CLOSING_NOTICES if o != "lapsed"] + ["refused"]
+    if outcome not in choices:
+        raise StaffError(f"--outcome must be one of {', '.join(choices)}")
+    if outcome in REASON_REQUIRED and not (reason or "").strip():
+        raise StaffError(f"--outcome {outcome} needs --reason: the requester is told why (APPI art. 36)")
 
 
 def reject(app: App, case_id: str, reason: str) -> Case:
@@ -90,7 +112,9 @@ def reject(app: App, case_id: str, reason: str) -> Case:
         case = _load(s, case_id)
         _not_ended(case)
         case.final_status = "rejected"
-        case.outcome = reason.strip()
-        casestore.add_event(s, case.id, now, app.actor, "staff_reject", {})
+        case.outcome = "refused"
+        case.closed_at = now
+        # The reason is what the requester is told, so it belongs in the record of the case.
+        casestore.add_event(s, case.id, now, app.actor, "staff_reject", {"reason": reason.strip()})
         redecide(app, s, case, "reject", now, cause="reject", extra={"reason": reason.strip()})
         return case

@@ -7,12 +7,15 @@ typo in a policy would silently ask requesters for the wrong documents.
 
 from __future__ import annotations
 
+import datetime as dt
 from importlib import resources
 from pathlib import Path
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from bot.deadlines import ChaseRules, WorkCalendar
 from bot.models import AGENT_TYPES, DOCUMENT_KINDS, REQUEST_TYPES
 
 MISSING_CODES: tuple[str, ...] = (
@@ -109,6 +112,39 @@ class Payment(_Strict):
         return v
 
 
+class Deadline(_Strict):
+    """How the response period is counted (see bot/deadlines.py)."""
+
+    count: Literal["calendar_days", "business_days"] = "calendar_days"
+    stop_while_waiting_on_requester: bool = True
+    closed_days: tuple[dt.date, ...] = ()  # the company's own closed days (business_days only)
+    closed_every_year: tuple[str, ...] = ()  # "MM-DD", e.g. 年末年始 12-29 … 01-03
+    due_soon_days: int = Field(default=3, ge=0, le=60)
+
+    @field_validator("closed_every_year")
+    @classmethod
+    def _month_days(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        for item in v:
+            try:
+                dt.date(2024, int(item[:2]), int(item[3:]))  # a leap year, so 02-29 is allowed
+            except ValueError:
+                raise ValueError(f"closed_every_year: {item!r} is not a MM-DD date") from None
+            if len(item) != 5 or item[2] != "-":
+                raise ValueError(f"closed_every_year: {item!r} is not a MM-DD date")
+        return v
+
+
+class Chasing(_Strict):
+    """Reminders to a requester who owes documents or the fee, and when the request lapses."""
+
+    reminder_after_days: int = Field(default=14, ge=0, le=365)  # 0: never remind, never lapse
+    lapse_after_days: int = Field(default=30, ge=0, le=365)  # after the reminder; 0: never lapse
+
+
+class Alerts(_Strict):
+    new_case: bool = False  # mail staff at once when a case opens (no personal data in it)
+
+
 class Policy(_Strict):
     name: str
     version: int = 1
@@ -123,6 +159,9 @@ class Policy(_Strict):
     payment: Payment
     response_period_days: int = Field(ge=1, le=365)
     auto_replies_per_address_per_day: int = Field(ge=1, le=100)
+    deadline: Deadline = Deadline()
+    chasing: Chasing = Chasing()
+    alerts: Alerts = Alerts()
 
     @field_validator("request_types")
     @classmethod
@@ -164,6 +203,15 @@ class Policy(_Strict):
         if uses_identity and not self.identity_documents:
             raise ValueError("identity_documents is empty but a requirement names identity_document")
         return self
+
+    def work_calendar(self) -> WorkCalendar:
+        d = self.deadline
+        annual = frozenset((int(x[:2]), int(x[3:])) for x in d.closed_every_year)
+        return WorkCalendar(business_days=d.count == "business_days", closed_dates=frozenset(d.closed_days),
+                            closed_annually=annual)
+
+    def chase_rules(self) -> ChaseRules:
+        return ChaseRules(self.chasing.reminder_after_days, self.chasing.lapse_after_days)
 
     def fee_for(self, request_types: frozenset[str] | set[str]) -> int:
         return sum(self.request_types[t].fee_yen for t in request_types if t in self.request_types)

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from bot.models import RequestFacts
 from parsers.request_form import checked_request_types, compact_spaces, normalize_text
 
-__all__ = ["facts_from_body", "own_text", "stated_request_types"]
+__all__ = ["facts_from_body", "own_text", "stated_request_types", "written_language"]
 
 MAX_BODY_CHARS = 100_000  # a request is stated near the top; this bounds the work on huge mails
 
@@ -246,6 +246,24 @@ def facts_from_body(text: str, subject: str = "") -> RequestFacts:
 def stated_request_types(text: str) -> frozenset[str]:
     """The request types a free text asks for (also used for forms written as letters)."""
     return frozenset(code for code, verdict in _verdicts(_units(normalize_text(text))) if verdict == _ASKED)
+
+
+_JA_CHAR_RE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
+_LATIN_WORD_RE = re.compile(r"[A-Za-z]{2,}")
+
+
+def written_language(text: str, subject: str = "") -> str:
+    """"en" when the sender wrote in English, else "ja": the language replies are written in.
+
+    Foreign residents write in English and attach a 在留カード; a Japanese signature, company
+    name or quoted Japanese text under an English mail does not make it Japanese, so only
+    the sender's own words above the signature count, and English must clearly dominate.
+    """
+    main, _ = _split_signature(own_text(text))
+    sample = f"{subject}\n{main}"
+    ja = len(_JA_CHAR_RE.findall(sample))
+    words = len(_LATIN_WORD_RE.findall(sample))
+    return "en" if words >= 8 and ja * 2 < words else "ja"
 
 
 def own_text(text: str) -> str:
