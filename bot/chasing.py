@@ -8,6 +8,7 @@ day (or after a crash) sends nothing twice.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -60,11 +61,14 @@ def _apply(app: App, s: Session, case: Case, action: str) -> None:
                              "days_waited": waited})
         cause = f"reminder:{case.waiting_since}"
         case.reminded_on = app.clock.today()
-        redecide(app, s, case, "remind", now, cause=cause)
+        lapse_days = app.policy.chasing.lapse_after_days
+        lapse_on = case.reminded_on + dt.timedelta(days=lapse_days) if lapse_days else None
+        redecide(app, s, case, "remind", now, cause=cause, extra={"lapse_on": lapse_on})
         return
+    status_before = case.status
     case.final_status = "closed"
     case.outcome = "lapsed"
     case.closed_at = now
     casestore.add_event(s, case.id, now, "madoguchi", "lapsed",
                         {"reminded_on": case.reminded_on.isoformat() if case.reminded_on else None})
-    redecide(app, s, case, "lapse", now, cause="lapse", outcome="lapsed")
+    redecide(app, s, case, "lapse", now, cause="lapse", outcome="lapsed", extra={"status_before": status_before})

@@ -168,7 +168,7 @@ def cases_reject(case_id: str, reason: Annotated[str, typer.Option("--reason", h
 @cli.command()
 def digest(print_: Annotated[bool, typer.Option("--print", help="print instead of sending")] = False) -> None:
     """The staff digest: what waits on whom, with days left."""
-    from bot.views import digest_text
+    from bot.digest_job import digest_text
 
     if not print_:
         _fail("sending the digest by mail is done by `madoguchi run`; use --print to see it", 2)

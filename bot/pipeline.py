@@ -23,6 +23,7 @@ from bot.mailbox import Incoming, Mark
 from bot.models import Attachment, AttachmentReading, DocumentEvidence, ParsedMessage, RequestFacts
 from bot.policy import Event, decide, may_auto_reply
 from bot.replying import queue_reply
+from parsers.body import written_language
 from parsers.headers import case_tags, dmarc_result, referenced_ids, robot_reasons
 
 log = logging.getLogger("madoguchi.pipeline")
@@ -195,6 +196,7 @@ def _open_case(app: App, s: Session, incoming: Incoming, digest: str, msg: Parse
         agent_name=facts.agent_name,
         request_types=sorted(facts.request_types),
         disclosure_method=facts.disclosure_method,
+        lang=written_language(msg.text, msg.subject),
         created_at=now,
         updated_at=now,
         due_on=now.date() + dt.timedelta(days=app.policy.response_period_days),

@@ -24,6 +24,11 @@ PAYMENT_METHOD_LABELS = {
     "registered_cash": "現金書留",
     "postal_money_order": "定額小為替",
 }
+DISCLOSURE_METHOD_LABELS = {
+    "electronic": "電磁的記録の提供",
+    "paper": "書面の交付",
+    "other": "その他の方法",
+}
 AGENT_LABELS = {
     "minor_legal_rep": "未成年者の法定代理人",
     "adult_guardian": "成年後見人",
@@ -66,6 +71,19 @@ def reply_context(case: Case, policy: Policy, window_address: str, *, followup: 
         "payment_reference": case.id,
         "followup": followup,
         "form_attached": "request_form" in case.missing,
+        "disclosure_method_label": DISCLOSURE_METHOD_LABELS.get(case.disclosure_method or "", ""),
+        # the codes as well, for templates in other languages (they carry their own labels)
+        "request_codes": _ordered_types(case.request_types),
+        "missing_codes": list(case.missing),
+        "received_codes": sorted({d.kind for d in case.documents if d.kind != "unknown"}),
+        "disclosure_method": case.disclosure_method,
+        # chasing and closing fill these in
+        "waiting_since": case.waiting_since,
+        "reminded_on": case.reminded_on,
+        "lapse_on": None,
+        "status_before": case.status,
+        "outcome": case.outcome,
+        "reason": "",
     }
     ctx.update(extra or {})
     return ctx
@@ -98,7 +116,7 @@ def queue_reply(s: Session, case: Case, kind: str, *, policy: Policy, window_add
     if casestore.outbound_exists(s, message_id):
         return None
     ctx = reply_context(case, policy, window_address, followup=followup, extra=extra)
-    subject, body = render(kind, ctx)
+    subject, body = render(kind, ctx, case.lang or "ja")
     refs = _references(answering)
     envelope = Envelope(
         sender=window_address,

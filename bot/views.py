@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import sys
 
@@ -11,10 +10,9 @@ from rich.table import Table
 
 from bot import casestore
 from bot.app import App
-from bot.db import InboundMessage, OutboundMessage
+from bot.db import InboundMessage
 from bot.export import case_to_json
 from bot.runner import PassReport
-from replies.digest import DigestCase, DigestItem, digest_context, render_digest
 
 
 def _console() -> Console:
@@ -90,26 +88,6 @@ def show_case(app: App, case_id: str) -> bool:
             detail = json.dumps(e.detail, ensure_ascii=False)
             out.print(f"    {at:%Y-%m-%d %H:%M:%S}  {e.actor:<12} {e.type:<16} {detail}")
     return True
-
-
-def digest_text(app: App) -> str:
-    with app.session() as s:
-        cases = [
-            DigestCase(id=c.id, status=c.status, due_on=c.due_on, agent=c.agent_present, flags=tuple(c.flags),
-                       missing=tuple(c.missing), fee_yen=c.fee_yen, paid_yen=c.paid_yen, created_at=c.created_at)
-            for c in casestore.all_cases(s)
-        ]
-        tz = app.clock.tz
-        quarantined = [DigestItem(m.sha256[:12], m.received_at.astimezone(tz), f"{m.step}: {m.reason}")
-                       for m in casestore.quarantined(s)]
-        inquiries = [DigestItem(m.mailbox_key or m.sha256[:12], m.received_at.astimezone(tz), m.from_addr)
-                     for m in casestore.inquiries(s)]
-        failed = [DigestItem(f"[#{o.case_id}]", o.created_at.astimezone(tz), f"{o.kind}: {o.last_error or ''}")
-                  for o in s.query(OutboundMessage).filter(OutboundMessage.status == "failed")]
-    since = app.clock.now() - dt.timedelta(days=1)
-    ctx = digest_context(cases, app.clock.today(), since=since, quarantined=quarantined, inquiries=inquiries,
-                         failed_replies=failed)
-    return render_digest(ctx)
 
 
 def list_quarantine(app: App) -> None:
