@@ -27,7 +27,11 @@ cli = typer.Typer(
 cases_cli = typer.Typer(no_args_is_help=True, help="Staff views and actions on cases.")
 quarantine_cli = typer.Typer(no_args_is_help=True, help="Messages that could not be processed.")
 db_cli = typer.Typer(no_args_is_help=True, help="The case store.")
+payments_cli = typer.Typer(no_args_is_help=True, help="Fee payments received by bank transfer.")
+audit_cli = typer.Typer(no_args_is_help=True, help="The audit trail of every case (Privacy Mark audits).")
 cli.add_typer(cases_cli, name="cases")
+cli.add_typer(payments_cli, name="payments")
+cli.add_typer(audit_cli, name="audit")
 cli.add_typer(quarantine_cli, name="quarantine")
 cli.add_typer(db_cli, name="db")
 
@@ -43,7 +47,7 @@ def _app() -> App:
     if "app" not in _state:
         try:
             settings = load_settings(_state.get("config"))
-            _state["app"] = build_app(settings)
+            _state["app"] = build_app(settings, actor=_state.get("actor"))
         except (SettingsError, PolicyError) as exc:
             _fail(str(exc), 2)
     app: App = _state["app"]
@@ -54,8 +58,11 @@ def _app() -> App:
 def _main(
     config: Annotated[str | None, typer.Option("--config", help="TOML settings file")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="log progress to stderr")] = False,
+    as_: Annotated[str | None, typer.Option("--as", help="who is acting, for the audit trail "
+                                                       "(default: MADOGUCHI_STAFF_NAME, else the OS user)")] = None,
 ) -> None:
     _state["config"] = config
+    _state["actor"] = as_.strip() if as_ and as_.strip() else None
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s %(message)s", stream=sys.stderr)
 
@@ -97,12 +104,20 @@ def cases_export(fmt: Annotated[str, typer.Option("--format", help="json")] = "j
 @cases_cli.command("list")
 def cases_list(
     status: Annotated[str | None, typer.Option(help="only cases in this status")] = None,
+    overdue: Annotated[bool, typer.Option("--overdue", help="only cases past their due date")] = False,
+    due_within: Annotated[int | None, typer.Option("--due-within", help="only cases due within N days", min=0)]
+    = None,
+    agent: Annotated[bool, typer.Option("--agent", help="only requests made by an agent")] = False,
+    open_only: Annotated[bool, typer.Option("--open", help="only cases not closed or rejected")] = False,
     fmt: Annotated[str, typer.Option("--format", help="table or json")] = "table",
 ) -> None:
-    """Cases, newest last: id, status, due date, what is missing."""
-    from bot.views import list_cases
+    """Cases, oldest first: id, status, due date and days left, what is missing."""
+    from bot.views import CaseFilter, list_cases
 
-    list_cases(_app(), status=status, fmt=fmt)
+    if fmt not in ("table", "json"):
+        _fail(f"--format {fmt!r} is not supported; use table or json", 2)
+    list_cases(_app(), CaseFilter(status=status, overdue=overdue, due_within=due_within, agent=agent,
+                                  open_only=open_only), fmt=fmt)
 
 
 @cases_cli.command("show")
@@ -149,12 +164,18 @@ def cases_record_payment(
 
 
 @cases_cli.command("close")
-def cases_close(case_id: str,
-                outcome: Annotated[str | None, typer.Option(help="what was done (for the record)")] = None) -> None:
-    """End a case that has been answered."""
+def cases_close(
+    case_id: str,
+    outcome: Annotated[str | None, typer.Option(
+        help="disclosed | purpose_notified | third_party_records_disclosed | corrected | suspended | "
+             "third_party_stopped | no_data_held | partially_refused | refused | withdrawn")] = None,
+    reason: Annotated[str | None, typer.Option(help="told to the requester (needed for partially_refused, "
+                                                    "refused)")] = None,
+) -> None:
+    """End a case with its outcome; refusals, no data held, corrections and suspensions notify the requester."""
     from bot.staff import close
 
-    _staff(close, case_id, outcome)
+    _staff(close, case_id, outcome, reason)
 
 
 @cases_cli.command("reject")
@@ -163,6 +184,73 @@ def cases_reject(case_id: str, reason: Annotated[str, typer.Option("--reason", h
     from bot.staff import reject
 
     _staff(reject, case_id, reason)
+
+
+@payments_cli.command("import")
+def payments_import(
+    file: Annotated[Path, typer.Argument(help="the bank's CSV export or a 全銀 (Zengin) statement file")],
+    columns: Annotated[str | None, typer.Option(
+        "--columns", help="date=…,amount=…,payer=…[,withdrawal=…]: header names or 0-based numbers, when the "
+                          "columns are not recognised")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="match and list, record nothing")] = False,
+) -> None:
+    """Record fee payments from a bank statement; list what could not be matched, without guessing."""
+    from bot.delivery import deliver_queued
+    from bot.payments_import import import_statement
+    from bot.views import print_import_report
+    from parsers.bank_statement import StatementError, parse_mapping
+
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        _fail(f"cannot read {file}: {exc.strerror}", 1)
+    app = _app()
+    try:
+        mapping = parse_mapping(columns) if columns else None
+        report = import_statement(app, data, mapping, dry_run=dry_run)
+    except StatementError as exc:
+        _fail(f"{file}: {exc}", 1)
+    if not dry_run:
+        deliver_queued(app)
+    print_import_report(report, dry_run=dry_run)
+
+
+@audit_cli.command("export")
+def audit_export(
+    fmt: Annotated[str, typer.Option("--format", help="csv or json")] = "csv",
+    case_id: Annotated[str | None, typer.Option("--case", help="only this case")] = None,
+    since: Annotated[str | None, typer.Option(help="from this day (YYYY-MM-DD), local time")] = None,
+    until: Annotated[str | None, typer.Option(help="up to and including this day (YYYY-MM-DD)")] = None,
+) -> None:
+    """Every audit event (mail in, decisions with their rules, replies, staff actions and who did them)."""
+    import datetime as dt
+
+    from bot.audit import export_events
+
+    if fmt not in ("csv", "json"):
+        _fail(f"--format {fmt!r} is not supported; use csv or json", 2)
+    try:
+        first = dt.date.fromisoformat(since) if since else None
+        last = dt.date.fromisoformat(until) if until else None
+    except ValueError:
+        _fail("--since and --until take a date as YYYY-MM-DD", 2)
+    sys.stdout.write(export_events(_app(), fmt, case_id=case_id, since=first, until=last))
+
+
+@cli.command()
+def chase(dry_run: Annotated[bool, typer.Option("--dry-run", help="list, send nothing")] = False) -> None:
+    """Remind requesters who owe documents or the fee; lapse requests left unanswered (daily in `run`)."""
+    from bot.chasing import chase_cases
+    from bot.delivery import deliver_queued
+
+    app = _app()
+    report = chase_cases(app, dry_run=dry_run)
+    if not dry_run:
+        deliver_queued(app)
+    typer.echo(f"reminders: {len(report.reminded)} {' '.join(report.reminded)}".rstrip())
+    typer.echo(f"lapsed: {len(report.lapsed)} {' '.join(report.lapsed)}".rstrip())
+    if dry_run:
+        typer.echo("(dry run: nothing was sent or changed)")
 
 
 @cli.command()

@@ -5,13 +5,30 @@ from __future__ import annotations
 from typing import Any
 
 from bot.db import Case
+from bot.deadlines import Deadline
 from bot.models import REQUEST_TYPES
 
 OUT_KINDS = {"ack", "missing_documents", "fee_notice"}
 ALIASES = {"neutral_ack": "ack"}
 
 
-def case_to_json(case: Case) -> dict[str, Any]:
+def case_to_json(case: Case, deadline: Deadline | None = None) -> dict[str, Any]:
+    """The contract's object, plus what staff tools add (deadline seen from today, outcome, language)."""
+    data = _contract_fields(case)
+    data.update({
+        "outcome": case.outcome,
+        "lang": case.lang,
+        "closed_at": case.closed_at.isoformat() if case.closed_at else None,
+    })
+    if deadline is not None:
+        data["due_on"] = deadline.due_on.isoformat()
+        data["days_left"] = deadline.days_left
+        data["clock_stopped"] = deadline.stopped
+        data["overdue"] = deadline.days_left < 0 and not deadline.stopped
+    return data
+
+
+def _contract_fields(case: Case) -> dict[str, Any]:
     return {
         "id": case.id,
         "status": case.status,

@@ -95,7 +95,11 @@ def run_forever(app: App) -> None:
 
 
 def build_scheduler(app: App) -> BackgroundScheduler:
-    """The timed jobs: delivery retries, the staff digest, daily housekeeping (local times)."""
+    """The timed jobs: delivery retries, the morning chase and staff digest, daily housekeeping (local times).
+
+    Reminders go out at the digest time (office hours, not the middle of the night), just
+    before the digest, so the digest shows who was reminded and what lapsed.
+    """
     from apscheduler.schedulers.background import BackgroundScheduler
 
     from bot.housekeeping import housekeep
@@ -103,9 +107,11 @@ def build_scheduler(app: App) -> BackgroundScheduler:
     scheduler = BackgroundScheduler(timezone=app.settings.timezone)
     scheduler.add_job(lambda: deliver_queued(app), "interval", seconds=app.settings.poll_seconds,
                       id="deliver", max_instances=1, coalesce=True)
+    t = app.settings.digest_time
+    scheduler.add_job(lambda: _chase(app), "cron", hour=t.hour, minute=t.minute, id="chase",
+                      max_instances=1, coalesce=True)
     if app.settings.staff_addresses:
-        t = app.settings.digest_time
-        scheduler.add_job(lambda: _send_digest(app), "cron", hour=t.hour, minute=t.minute, id="digest",
+        scheduler.add_job(lambda: _send_digest(app), "cron", hour=t.hour, minute=t.minute, second=30, id="digest",
                           max_instances=1, coalesce=True)
     h = app.settings.housekeeping_time
     scheduler.add_job(lambda: housekeep(app), "cron", hour=h.hour, minute=h.minute, id="housekeeping",
@@ -135,6 +141,14 @@ def _wait_for_mail(app: App, stop: threading.Event) -> None:
         else:
             stop.wait(slice_)
         waited += slice_
+
+
+def _chase(app: App) -> None:
+    from bot.chasing import chase_cases
+
+    report = chase_cases(app)
+    log.info("chase: %d reminded, %d lapsed", len(report.reminded), len(report.lapsed))
+    deliver_queued(app)
 
 
 def _send_digest(app: App) -> None:

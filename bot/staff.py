@@ -54,21 +54,27 @@ def record_payment(app: App, case_id: str, amount: int, method: str) -> Case:
         raise StaffError("--amount must be a positive number of yen")
     if method not in PAYMENT_METHODS:
         raise StaffError(f"--method must be one of {', '.join(PAYMENT_METHODS)}")
-    now = app.clock.now()
     with app.session() as s, s.begin():
         case = _load(s, case_id)
-        _not_ended(case)
-        if case.fee_yen <= 0:
-            raise StaffError(f"case {case.id} has no fee to pay (its requests are free); nothing was recorded")
-        if case.paid_yen >= case.fee_yen:
-            raise StaffError(f"case {case.id} is already fully paid ({case.paid_yen:,} yen); nothing was recorded")
-        paid_before = case.paid_yen
-        casestore.record_payment(s, case, amount, method, now, app.actor)
-        casestore.add_event(s, case.id, now, app.actor, "staff_payment", {"amount_yen": amount, "method": method})
-        extra = {"payment_amount": amount, "payment_method_label": PAYMENT_METHOD_LABELS[method]}
-        redecide(app, s, case, "payment", now, cause=f"payment:{len(case.payments)}", paid_before=paid_before,
-                 extra=extra)
+        payment_in(app, s, case, amount, method, source="staff")
         return case
+
+
+def payment_in(app: App, s: Session, case: Case, amount: int, method: str, source: str) -> None:
+    """Record a payment in the caller's transaction (a bank import records its own row with it)."""
+    _not_ended(case)
+    if case.fee_yen <= 0:
+        raise StaffError(f"case {case.id} has no fee to pay (its requests are free); nothing was recorded")
+    if case.paid_yen >= case.fee_yen:
+        raise StaffError(f"case {case.id} is already fully paid ({case.paid_yen:,} yen); nothing was recorded")
+    now = app.clock.now()
+    paid_before = case.paid_yen
+    casestore.record_payment(s, case, amount, method, now, app.actor)
+    casestore.add_event(s, case.id, now, app.actor, "staff_payment",
+                        {"amount_yen": amount, "method": method, "source": source})
+    extra = {"payment_amount": amount, "payment_method_label": PAYMENT_METHOD_LABELS[method]}
+    redecide(app, s, case, "payment", now, cause=f"payment:{len(case.payments)}", paid_before=paid_before,
+             extra=extra)
 
 
 def close(app: App, case_id: str, outcome: str | None = None, reason: str | None = None) -> Case:

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import dataclass
 
 from rich.console import Console
 from rich.table import Table
 
 from bot import casestore
 from bot.app import App
-from bot.db import InboundMessage
+from bot.case_clock import deadline_of
+from bot.db import Case, InboundMessage
+from bot.deadlines import Deadline
 from bot.export import case_to_json
+from bot.models import FINAL_STATUSES
+from bot.payments_import import WHAT_TO_DO, ImportReport
+from bot.replying import DISCLOSURE_METHOD_LABELS
 from bot.runner import PassReport
 
 
@@ -41,23 +47,68 @@ def print_pass_report(app: App, report: PassReport) -> None:
     out.print(f"replies: {d.sent} delivered, {d.retry} to retry, {d.failed} failed")
 
 
-def list_cases(app: App, status: str | None, fmt: str) -> None:
+@dataclass(frozen=True)
+class CaseFilter:
+    status: str | None = None
+    overdue: bool = False
+    due_within: int | None = None
+    agent: bool = False
+    open_only: bool = False
+
+    def keeps(self, case: Case, deadline: Deadline | None) -> bool:
+        if self.status is not None and case.status != self.status:
+            return False
+        if self.open_only and case.status in FINAL_STATUSES:
+            return False
+        if self.agent and not case.agent_present:
+            return False
+        running = deadline is not None and not deadline.stopped
+        if self.overdue and not (running and deadline is not None and deadline.days_left < 0):
+            return False
+        return self.due_within is None or (running and deadline is not None
+                                           and deadline.days_left <= self.due_within)
+
+
+def case_deadline(app: App, case: Case) -> Deadline | None:
+    """The deadline of an open case seen from today; None once it has ended."""
+    if case.status in FINAL_STATUSES:
+        return None
+    return deadline_of(case, app.policy, app.clock.today(), app.clock.tz)
+
+
+def due_text(deadline: Deadline | None) -> str:
+    if deadline is None:
+        return "-"
+    if deadline.stopped:
+        return f"stopped ({deadline.days_left}d left)"
+    if deadline.days_left < 0:
+        return f"OVERDUE {-deadline.days_left}d"
+    return f"{deadline.days_left}d left"
+
+
+def list_cases(app: App, which: CaseFilter, fmt: str) -> None:
     with app.session() as s:
-        cases = [c for c in casestore.all_cases(s) if status is None or c.status == status]
-        rows = [case_to_json(c) for c in cases]
+        rows = []
+        for case in casestore.all_cases(s):
+            deadline = case_deadline(app, case)
+            if which.keeps(case, deadline):
+                rows.append((case_to_json(case, deadline), deadline))
     if fmt == "json":
-        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        print(json.dumps([c for c, _ in rows], ensure_ascii=False, indent=2))
         return
-    header = ("id", "status", "types", "fee", "due", "missing", "flags")
-    lines = [(c["id"], c["status"], ",".join(c["request_types"]), f"{c['fee_yen']:,}", c["due_on"],
-              ",".join(c["missing"]) or "-", ",".join(c["flags"]) or "-") for c in rows]
+    header = ("id", "status", "types", "fee", "due", "left", "agent", "missing", "flags")
+    lines = [(c["id"], c["status"], ",".join(c["request_types"]), f"{c['fee_yen']:,}", c["due_on"], due_text(d),
+              "agent" if c["agent"] else "-", ",".join(c["missing"]) or "-", ",".join(c["flags"]) or "-")
+             for c, d in rows]
     if not sys.stdout.isatty():  # piped: whole values, one case a line, for grep and awk
         for line in (header, *lines):
             print("\t".join(line))
         return
     table = Table(*header, box=None)
-    for line in lines:
-        table.add_row(*line)
+    for line, (_, d) in zip(lines, rows, strict=True):
+        overdue = d is not None and not d.stopped and d.days_left < 0
+        soon = d is not None and not d.stopped and d.days_left <= app.policy.deadline.due_soon_days
+        table.add_row(*line, style="bold red" if overdue else "yellow" if soon else None)
     _console().print(table)
 
 
@@ -67,13 +118,20 @@ def show_case(app: App, case_id: str) -> bool:
         case = casestore.get_case(s, case_id)
         if case is None:
             return False
-        c = case_to_json(case)
-        out.print(f"case {c['id']}  {c['status']}  due {c['due_on']}")
+        deadline = case_deadline(app, case)
+        c = case_to_json(case, deadline)
+        out.print(f"case {c['id']}  {c['status']}  due {c['due_on']} ({due_text(deadline)})"
+                  + (f"  outcome {case.outcome}" if case.outcome else ""))
+        if case.waiting_since:
+            reminded = f", reminded {case.reminded_on}" if case.reminded_on else ", not reminded yet"
+            out.print(f"  waiting on the requester since {case.waiting_since}{reminded}")
         out.print(f"  requester: {c['requester']['name'] or '-'} <{c['requester']['email']}>")
         if c["agent"]:
             out.print(f"  agent: {c['agent']['type'] or 'type not stated'} {c['agent']['name'] or ''}")
         out.print(f"  requests: {', '.join(c['request_types'])}; fee {c['fee_yen']:,} yen, paid {c['paid_yen']:,}")
-        out.print(f"  disclosure method: {c['disclosure_method'] or 'not chosen'}")
+        method = DISCLOSURE_METHOD_LABELS.get(c["disclosure_method"] or "", "")
+        out.print(f"  disclosure method: {c['disclosure_method'] or 'not chosen'} {method}".rstrip()
+                  + f"; replies in {case.lang}")
         out.print(f"  missing: {', '.join(c['missing']) or 'nothing'}; flags: {', '.join(c['flags']) or 'none'}")
         out.print("  documents:")
         for d in c["documents"]:
@@ -120,3 +178,21 @@ def replay(app: App, sha_prefix: str) -> bool:
     deliver_queued(app)
     _console().print(f"replayed {digest[:16]}: {result.outcome} {result.case_id or ''}")
     return True
+
+
+def print_import_report(report: ImportReport, *, dry_run: bool) -> None:
+    """One line per transfer by its line in the file (no payer names: staff have the file)."""
+    out = _console()
+    counts = ", ".join(f"{o} {report.count(o)}" for o in WHAT_TO_DO if report.count(o))
+    out.print(f"{report.format} statement: {len(report.matches)} deposits ({counts or 'none'}), "
+              f"{len(report.skipped)} lines skipped")
+    for m in report.matches:
+        t = m.transfer
+        owed = f" owed {m.outstanding_yen:,}" if m.outstanding_yen is not None else ""
+        note = "would be recorded" if dry_run and m.outcome == "matched" else WHAT_TO_DO[m.outcome]
+        out.print(f"  line {t.line:>5}  {t.booked_on}  {t.amount_yen:>9,} yen  {m.outcome:<17} "
+                  f"{m.case_id or '-':<14}{owed}  {note}")
+    for sk in report.skipped:
+        out.print(f"  line {sk.line:>5}  skipped: {sk.reason}")
+    if dry_run:
+        out.print("dry run: nothing was recorded")

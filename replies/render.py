@@ -15,7 +15,7 @@ from email.policy import SMTP
 from email.utils import format_datetime
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined
+from jinja2 import Environment, PackageLoader, StrictUndefined, TemplateNotFound
 
 WEEKDAYS_JA = "月火水木金土日"
 SUBJECT_PREFIXES = ("件名:", "Subject:")
@@ -54,7 +54,13 @@ def _environment(lang: str) -> Environment:
 
 def render(kind: str, context: dict[str, Any], lang: str = "ja") -> tuple[str, str]:
     """Render one reply kind to (subject, body)."""
-    text = _environment(lang).get_template(f"{kind}.txt.j2").render(**context)
+    try:
+        template = _environment(lang).get_template(f"{kind}.txt.j2")
+    except TemplateNotFound:
+        if lang == "ja":
+            raise
+        template = _environment("ja").get_template(f"{kind}.txt.j2")  # Japanese is complete; others may lag
+    text = template.render(**context)
     first, _, rest = text.partition("\n")
     for prefix in SUBJECT_PREFIXES:
         if first.startswith(prefix):
