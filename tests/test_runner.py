@@ -78,7 +78,7 @@ def test_temporary_failures_are_retried_with_growing_pauses(app: App) -> None:
 def test_permanent_failure_is_marked_failed_at_once(app: App) -> None:
     app._outbox = FlakyOutbox([PermanentDeliveryError("550 5.1.1")])
     assert run_once(app).delivery.failed == 1
-    from bot.views import digest_text
+    from bot.digest_job import digest_text
 
     assert "配信できなかった返信: 1件" in digest_text(app)
 
