@@ -56,12 +56,16 @@ def reply_context(case: Case, policy: Policy, window_address: str, *, followup: 
         "case": {
             "id": case.id,
             "agent_label": AGENT_LABELS.get(case.agent_type or "", "代理人" if case.agent_present else ""),
+            "agent_type": case.agent_type if case.agent_present else None,
         },
         "addressee": _addressee(case),
+        "addressee_name": _writer_name(case),
         "request_labels": [policy.request_types[t].label for t in _ordered_types(case.request_types)],
         "fee_yen": case.fee_yen,
         "paid_yen": case.paid_yen,
         "fee_breakdown": _fee_breakdown(case, policy),
+        "fee_items": [{"code": t, "fee_yen": policy.request_types[t].fee_yen}
+                      for t in _ordered_types(case.request_types) if policy.request_types[t].fee_yen],
         "missing_labels": [policy.missing_labels[m] for m in case.missing],
         "needs_identity": any("identity_document" in m for m in case.missing),
         "received": received,
@@ -89,9 +93,13 @@ def reply_context(case: Case, policy: Policy, window_address: str, *, followup: 
     return ctx
 
 
-def _addressee(case: Case) -> str:
+def _writer_name(case: Case) -> str | None:
     """The person who wrote: the agent for an agent request, else the requester."""
-    name = case.agent_name if case.agent_present else case.requester_name
+    return case.agent_name if case.agent_present else case.requester_name
+
+
+def _addressee(case: Case) -> str:
+    name = _writer_name(case)
     return f"{name} 様" if name else "ご請求者 様"
 
 

@@ -72,7 +72,7 @@ def payment_in(app: App, s: Session, case: Case, amount: int, method: str, sourc
     casestore.record_payment(s, case, amount, method, now, app.actor)
     casestore.add_event(s, case.id, now, app.actor, "staff_payment",
                         {"amount_yen": amount, "method": method, "source": source})
-    extra = {"payment_amount": amount, "payment_method_label": PAYMENT_METHOD_LABELS[method]}
+    extra = {"payment_amount": amount, "payment_method": method, "payment_method_label": PAYMENT_METHOD_LABELS[method]}
     redecide(app, s, case, "payment", now, cause=f"payment:{len(case.payments)}", paid_before=paid_before,
              extra=extra)
 
