@@ -292,3 +292,48 @@ def test_cases_list_filters_overdue_due_soon_and_agent(app: App, tmp_path: Path)
         assert bad.exit_code == 2
     finally:
         _state.clear()
+
+
+def test_staff_commands_from_the_command_line(app: App, tmp_path: Path) -> None:
+    from bot.cli import _state, cli
+
+    deliver(app, complete_request())
+    run_once(app)
+    case_id = str(cases(app)[0]["id"])
+    env = {"MADOGUCHI_MAILBOX_URL": app.settings.mailbox_url, "MADOGUCHI_OUTBOX_URL": app.settings.outbox_url,
+           "MADOGUCHI_DATABASE_URL": app.settings.database_url, "MADOGUCHI_DATA_DIR": str(app.settings.data_dir),
+           "MADOGUCHI_WINDOW_ADDRESS": "info@example.jp", "MADOGUCHI_NOW": DAY0.isoformat()}
+    runner = CliRunner()
+
+    def invoke(*args: str) -> tuple[int, str, str]:
+        _state.clear()
+        try:
+            r = runner.invoke(cli, list(args), env=env)
+        finally:
+            app_ = _state.get("app")
+            if app_ is not None:
+                app_.close()
+            _state.clear()
+        return r.exit_code, r.stdout, r.stderr
+
+    garbage = tmp_path / "statement.csv"
+    garbage.write_bytes(b"\x00\x01\x02 not a statement")
+    code, _, err = invoke("payments", "import", str(garbage))
+    assert code == 1 and "statement.csv" in err
+    good = tmp_path / "good.csv"
+    good.write_bytes(transfer_csv([("2025/06/02", f"{case_id} ﾀﾛｳ", 1000)]))
+    code, out, _ = invoke("payments", "import", "--dry-run", str(good))
+    assert code == 0 and "would be recorded" in out and "ﾀﾛｳ" not in out and "タロウ" not in out
+    assert case_row(app, case_id)["paid_yen"] == 0
+    code, out, _ = invoke("--as", "tanaka", "payments", "import", str(good))
+    assert code == 0 and "matched" in out and case_row(app, case_id)["paid_yen"] == 1000
+    code, _, err = invoke("cases", "close", case_id, "--outcome", "bogus")
+    assert code == 1 and "--outcome must be one of" in err
+    code, out, _ = invoke("--as", "tanaka", "cases", "verify", case_id)
+    assert code == 0 and "in_progress" in out
+    code, out, _ = invoke("audit", "export", "--case", case_id)
+    payment_rows = [line for line in out.splitlines() if ",staff_payment," in line]
+    assert len(payment_rows) == 1 and ",tanaka," in payment_rows[0]
+    assert any(",tanaka,staff_verify," in line for line in out.splitlines())
+    code, out, _ = invoke("chase", "--dry-run")
+    assert code == 0 and "reminders: 0" in out
