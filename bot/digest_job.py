@@ -1,21 +1,43 @@
-"""Sending the staff digest: queued like any reply, once per day and staff address."""
+"""Mail to staff: the daily digest (text and HTML), once per day and staff address, and the
+new-case alert, queued in the transaction that opens the case. Queued like any reply.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from bot import casestore
 from bot.app import App
-from bot.db import OutboundMessage
-from replies.digest import DigestCase, DigestItem, digest_context, render_digest
-from replies.render import Envelope, build_message
+from bot.case_clock import deadline_of
+from bot.db import Case, OutboundMessage
+from replies.digest import (
+    DigestCase,
+    DigestItem,
+    digest_context,
+    flag_note,
+    render_digest,
+    render_digest_html,
+    without_addresses,
+)
+from replies.render import Envelope, build_message, render
+
+SENDER_NAME = "madoguchi"
 
 
 def queue_digest(app: App) -> int:
     """Queue today's digest for every staff address; a second call the same day adds nothing."""
     now = app.clock.now()
-    text = digest_text(app)
+    ctx = digest_data(app)
+    text, html = render_digest(ctx), render_digest_html(ctx)
     domain = app.settings.window_address.rpartition("@")[2]
     queued = 0
     with app.session() as s, s.begin():
@@ -24,31 +46,105 @@ def queue_digest(app: App) -> int:
             message_id = f"<digest.{now:%Y%m%d}.{token}@{domain}>"
             if casestore.outbound_exists(s, message_id):
                 continue
-            envelope = Envelope(sender=app.settings.window_address, sender_name="madoguchi", to=addr,
+            envelope = Envelope(sender=app.settings.window_address, sender_name=SENDER_NAME, to=addr,
                                 message_id=message_id, date=now, in_reply_to=None, references=(),
                                 auto_submitted="auto-generated")
-            raw = build_message(envelope, f"開示等請求窓口 日次ダイジェスト {now:%Y-%m-%d}", text)
+            raw = build_multipart(envelope, f"開示等請求窓口 日次ダイジェスト {now:%Y-%m-%d}", text, html)
             s.add(OutboundMessage(case_id=None, kind="digest", to_addr=addr, message_id=message_id, raw=raw,
                                   created_at=now, status="queued", automatic=False))
             queued += 1
     return queued
 
 
+def build_multipart(env: Envelope, subject: str, text: str, html: str) -> bytes:
+    """multipart/alternative: the plain text first, the HTML as the preferred part."""
+    msg = EmailMessage(policy=SMTP)
+    local, _, domain = env.sender.partition("@")
+    msg["From"] = Address(display_name=env.sender_name, username=local, domain=domain)
+    msg["To"] = env.to
+    msg["Subject"] = subject
+    msg["Date"] = format_datetime(env.date)
+    msg["Message-ID"] = env.message_id
+    msg["Auto-Submitted"] = env.auto_submitted
+    msg["X-Auto-Response-Suppress"] = "All"
+    msg["Precedence"] = "auto_reply"
+    msg.set_content(text, charset="utf-8", cte="base64")
+    msg.add_alternative(html, subtype="html", charset="utf-8", cte="base64")
+    return msg.as_bytes()
+
+
 def digest_text(app: App) -> str:
+    """The plain-text digest (`madoguchi digest --print`)."""
+    return render_digest(digest_data(app))
+
+
+def digest_html(app: App) -> str:
+    return render_digest_html(digest_data(app))
+
+
+def digest_data(app: App) -> dict[str, Any]:
+    """The digest's context from the case store: open cases with their deadline clock, what
+    came in since the last digest, and the mail staff must look at."""
+    tz = app.clock.tz
+    today = app.clock.today()
     with app.session() as s:
-        cases = [
-            DigestCase(id=c.id, status=c.status, due_on=c.due_on, agent=c.agent_present, flags=tuple(c.flags),
-                       missing=tuple(c.missing), fee_yen=c.fee_yen, paid_yen=c.paid_yen, created_at=c.created_at)
-            for c in casestore.all_cases(s)
-        ]
-        tz = app.clock.tz
+        cases = [_digest_case(app, c, today) for c in casestore.all_cases(s)]
         quarantined = [DigestItem(m.sha256[:12], m.received_at.astimezone(tz), f"{m.step}: {m.reason}")
                        for m in casestore.quarantined(s)]
         inquiries = [DigestItem(m.mailbox_key or m.sha256[:12], m.received_at.astimezone(tz), m.from_addr)
                      for m in casestore.inquiries(s)]
-        failed = [DigestItem(f"[#{o.case_id}]", o.created_at.astimezone(tz), f"{o.kind}: {o.last_error or ''}")
-                  for o in s.query(OutboundMessage).filter(OutboundMessage.status == "failed")]
-    since = app.clock.now() - dt.timedelta(days=1)
-    ctx = digest_context(cases, app.clock.today(), since=since, quarantined=quarantined, inquiries=inquiries,
-                         failed_replies=failed)
-    return render_digest(ctx)
+        failed = [DigestItem(f"[#{o.case_id}]" if o.case_id else "（担当者宛）", o.created_at.astimezone(tz),
+                             without_addresses(f"{o.kind}: {o.last_error or ''}"))
+                  for o in s.scalars(select(OutboundMessage).where(OutboundMessage.status == "failed")
+                                     .order_by(OutboundMessage.id))]
+        last = s.scalar(select(OutboundMessage.created_at).where(OutboundMessage.kind == "digest")
+                        .order_by(OutboundMessage.created_at.desc()).limit(1))
+    if last is not None:
+        since = last.astimezone(tz)
+        label = f"前回のダイジェスト {since:%Y-%m-%d %H:%M} 以降"
+    else:
+        since = app.clock.now() - dt.timedelta(days=1)
+        label = "過去24時間"
+    return digest_context(cases, today, since=since, since_label=label, quarantined=quarantined,
+                          inquiries=inquiries, failed_replies=failed,
+                          due_soon_days=app.policy.deadline.due_soon_days)
+
+
+def _digest_case(app: App, c: Case, today: dt.date) -> DigestCase:
+    d = deadline_of(c, app.policy, today, app.clock.tz)
+    return DigestCase(id=c.id, status=c.status, due_on=d.due_on, agent=c.agent_present, flags=tuple(c.flags),
+                      missing=tuple(c.missing), fee_yen=c.fee_yen, paid_yen=c.paid_yen,
+                      created_at=c.created_at.astimezone(app.clock.tz), days_left=d.days_left, stopped=d.stopped,
+                      waiting_since=c.waiting_since, reminded_on=c.reminded_on,
+                      request_types=tuple(c.request_types), disclosure_method=c.disclosure_method)
+
+
+def queue_new_case_alert(s: Session, app: App, case: Case, now: dt.datetime) -> int:
+    """Tell every staff address at once that a case opened (when `alerts.new_case` is on).
+
+    Queued in the caller's transaction, so the alert exists exactly when the case does; one
+    Message-ID per case and address, so a replayed mail alerts nobody twice. The alert names
+    the case, never the requester: no name, no address.
+    """
+    if not app.policy.alerts.new_case or not app.settings.staff_addresses:
+        return 0
+    d = deadline_of(case, app.policy, now.astimezone(app.clock.tz).date(), app.clock.tz)
+    ctx = {"id": case.id, "status": case.status, "request_types": list(case.request_types),
+           "agent": case.agent_present, "due_on": d.due_on, "days_left": d.days_left, "stopped": d.stopped,
+           "flags": [flag_note(f) for f in case.flags], "missing": list(case.missing)}
+    subject, body = render("new_case_alert", ctx)
+    domain = app.settings.window_address.rpartition("@")[2]
+    queued = 0
+    for addr in app.settings.staff_addresses:
+        token = hashlib.sha256(f"{case.id}|{addr}".encode()).hexdigest()[:16]
+        message_id = f"<alert.{case.id}.{token}@{domain}>"
+        if casestore.outbound_exists(s, message_id):
+            continue
+        envelope = Envelope(sender=app.settings.window_address, sender_name=SENDER_NAME, to=addr,
+                            message_id=message_id, date=now, in_reply_to=None, references=(),
+                            auto_submitted="auto-generated")
+        s.add(OutboundMessage(case_id=case.id, kind="new_case_alert", to_addr=addr, message_id=message_id,
+                              raw=build_message(envelope, subject, body), created_at=now, status="queued",
+                              automatic=False))
+        queued += 1
+    return queued

@@ -214,6 +214,10 @@ def _open_case(app: App, s: Session, incoming: Incoming, digest: str, msg: Parse
                         {"sha256": digest, "kind": "request", "source": facts.source})
     _add_documents(app, s, case, inbound, msg, readings)
     _decide(app, s, case, "request", inbound, now, cause=digest)
+    if app.policy.alerts.new_case:
+        from bot.digest_job import queue_new_case_alert
+
+        queue_new_case_alert(s, app, case, now)
     return case
 
 

@@ -337,3 +337,29 @@ def test_staff_commands_from_the_command_line(app: App, tmp_path: Path) -> None:
     assert any(",tanaka,staff_verify," in line for line in out.splitlines())
     code, out, _ = invoke("chase", "--dry-run")
     assert code == 0 and "reminders: 0" in out
+
+
+def test_a_new_case_alerts_staff_when_the_policy_says_so(tmp_path: Path) -> None:
+    from importlib import resources
+
+    seed = resources.files("config").joinpath("policies/seed.yaml").read_text(encoding="utf-8")
+    assert "new_case: false" in seed
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(seed.replace("new_case: false", "new_case: true"), encoding="utf-8")
+    env = {"MADOGUCHI_MAILBOX_URL": f"maildir:{tmp_path}/mail", "MADOGUCHI_OUTBOX_URL": f"dir:{tmp_path}/outbox",
+           "MADOGUCHI_DATABASE_URL": f"sqlite:///{tmp_path}/m.db", "MADOGUCHI_DATA_DIR": str(tmp_path / "data"),
+           "MADOGUCHI_STAFF_ADDRESSES": "staff@example.jp,boss@example.jp", "MADOGUCHI_POLICY": str(policy),
+           "MADOGUCHI_NOW": DAY0.isoformat()}
+    a = build_app(load_settings(environ=env))
+    try:
+        raw = complete_request()
+        deliver(a, raw)
+        deliver(a, raw)  # the same mail again: no second case, no second alert
+        run_once(a)
+        case_id = str(cases(a)[0]["id"])
+        alerts = [m for m in outbox(a) if m["To"] in ("staff@example.jp", "boss@example.jp")]
+        assert sorted(m["To"] for m in alerts) == ["boss@example.jp", "staff@example.jp"]
+        text_ = body_of(alerts[0])
+        assert case_id in text_ and "山田" not in text_ and "taro@example.com" not in text_
+    finally:
+        a.close()
