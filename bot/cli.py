@@ -150,6 +150,19 @@ def cases_verify(case_id: str) -> None:
     _staff(verify, case_id)
 
 
+@cases_cli.command("confirm-form")
+def cases_confirm_form(
+    case_id: str,
+    types: Annotated[str | None, typer.Option(
+        "--types", help="the request types the image really shows, comma-separated (e.g. disclose,notify_purpose)")]
+    = None,
+) -> None:
+    """Confirm a form read from a scan or photo (flag form_needs_confirmation), correcting its request types."""
+    from bot.staff import confirm_form
+
+    _staff(confirm_form, case_id, [t.strip() for t in types.split(",") if t.strip()] if types is not None else None)
+
+
 @cases_cli.command("record-payment")
 def cases_record_payment(
     case_id: str,

@@ -12,7 +12,7 @@ from typing import Literal
 from bot.models import FINAL_STATUSES, CaseFacts, Decision, DocumentFact
 from config.policy import Policy
 
-Event = Literal["request", "followup", "payment", "verify", "close", "reject", "remind", "lapse"]
+Event = Literal["request", "followup", "payment", "verify", "close", "reject", "remind", "lapse", "confirm"]
 
 # How staff may close a case, and the notice each outcome owes the requester. The law asks
 # for a notice when a request is refused in whole or part or no data is held (APPI 32-3,
@@ -154,6 +154,8 @@ def _replies(facts: CaseFacts, event: Event, status: str, fee: int, paid_before:
         return _intake_replies(facts, status)
     if event == "remind":
         return ("reminder",)
+    if event == "confirm":  # staff corrected what was read from a form image
+        return ("fee_notice",) if status == "awaiting_fee" and not facts.fee_notice_sent else ()
     if event in ("close", "lapse"):
         notice = CLOSING_NOTICES.get(outcome or "")
         return (notice,) if notice else ()

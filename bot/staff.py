@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from bot import casestore
 from bot.app import App
 from bot.db import Case
-from bot.models import FINAL_STATUSES
+from bot.models import FINAL_STATUSES, REQUEST_TYPES
 from bot.pipeline import redecide
 from bot.policy import ANSWER_OUTCOMES, CLOSING_NOTICES, REASON_REQUIRED
 from bot.replying import PAYMENT_METHOD_LABELS
@@ -75,6 +75,35 @@ def payment_in(app: App, s: Session, case: Case, amount: int, method: str, sourc
     extra = {"payment_amount": amount, "payment_method": method, "payment_method_label": PAYMENT_METHOD_LABELS[method]}
     redecide(app, s, case, "payment", now, cause=f"payment:{len(case.payments)}", paid_before=paid_before,
              extra=extra)
+
+
+def confirm_form(app: App, case_id: str, request_types: list[str] | None = None) -> Case:
+    """Staff compared a form read from a scan or photo with the image, and corrected it if needed.
+
+    When the corrected request types change the fee and the requester was already sent a fee
+    notice, a corrected fee notice goes out; the old amount must not stand.
+    """
+    if request_types is not None:
+        bad = [t for t in request_types if t not in REQUEST_TYPES]
+        if bad or not request_types:
+            raise StaffError(f"--types takes request types from {', '.join(REQUEST_TYPES)}")
+    now = app.clock.now()
+    with app.session() as s, s.begin():
+        case = _load(s, case_id)
+        _not_ended(case)
+        if "form_needs_confirmation" not in case.flags:
+            raise StaffError(f"case {case.id} has no form read from an image waiting for confirmation")
+        before = sorted(case.request_types)
+        if request_types is not None:
+            case.request_types = sorted(set(request_types))
+        changed = sorted(case.request_types) != before
+        case.flags = [f for f in case.flags if f != "form_needs_confirmation"]
+        if changed and app.policy.fee_for(frozenset(case.request_types)) != case.fee_yen:
+            case.fee_notice_sent = False  # the notice sent named the wrong amount
+        detail = {"request_types": sorted(case.request_types), "corrected_from": before if changed else None}
+        casestore.add_event(s, case.id, now, app.actor, "staff_confirm_form", detail)
+        redecide(app, s, case, "confirm", now, cause=f"confirm:{','.join(sorted(case.request_types))}")
+        return case
 
 
 def close(app: App, case_id: str, outcome: str | None = None, reason: str | None = None) -> Case:

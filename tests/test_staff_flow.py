@@ -363,3 +363,25 @@ def test_a_new_case_alerts_staff_when_the_policy_says_so(tmp_path: Path) -> None
         assert case_id in text_ and "山田" not in text_ and "taro@example.com" not in text_
     finally:
         a.close()
+
+
+def test_staff_confirm_a_form_read_from_an_image_and_correct_the_fee(app: App) -> None:
+    deliver(app, complete_request())
+    run_once(app)
+    case_id = str(cases(app)[0]["id"])
+    with pytest.raises(staff.StaffError, match="no form read from an image"):
+        staff.confirm_form(app, case_id)
+    with app.session() as s, s.begin():  # as the pipeline flags a form read from a photo
+        case = casestore.get_case(s, case_id)
+        assert case is not None
+        case.flags = [*case.flags, "form_needs_confirmation"]
+    with pytest.raises(staff.StaffError, match="--types"):
+        staff.confirm_form(app, case_id, ["disclosure"])
+    fee_notices = len([m for m in outbox(app) if "手数料のご案内" in str(m["Subject"])])
+    case = staff.confirm_form(app, case_id, ["disclose", "notify_purpose"])  # the photo showed two boxes
+    assert case.fee_yen == 2000 and "form_needs_confirmation" not in case.flags
+    deliver_queued(app)
+    notices = [m for m in outbox(app) if "手数料のご案内" in str(m["Subject"])]
+    assert len(notices) == fee_notices + 1 and "2,000円" in body_of(notices[-1])
+    confirmed = [d for t, _, d in events(app, case_id) if t == "staff_confirm_form"]
+    assert confirmed == [{"request_types": ["disclose", "notify_purpose"], "corrected_from": ["disclose"]}]
