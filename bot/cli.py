@@ -267,13 +267,16 @@ def chase(dry_run: Annotated[bool, typer.Option("--dry-run", help="list, send no
 
 
 @cli.command()
-def digest(print_: Annotated[bool, typer.Option("--print", help="print instead of sending")] = False) -> None:
+def digest(
+    print_: Annotated[bool, typer.Option("--print", help="print instead of sending")] = False,
+    html: Annotated[bool, typer.Option("--html", help="print the HTML part (what mail programs show)")] = False,
+) -> None:
     """The staff digest: what waits on whom, with days left."""
-    from bot.digest_job import digest_text
+    from bot.digest_job import digest_html, digest_text
 
     if not print_:
         _fail("sending the digest by mail is done by `madoguchi run`; use --print to see it", 2)
-    typer.echo(digest_text(_app()), nl=False)
+    typer.echo((digest_html if html else digest_text)(_app()), nl=False)
 
 
 @cli.command()

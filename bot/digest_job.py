@@ -24,6 +24,7 @@ from replies.digest import (
     DigestItem,
     digest_context,
     flag_note,
+    missing_note,
     render_digest,
     render_digest_html,
     without_addresses,
@@ -131,7 +132,7 @@ def queue_new_case_alert(s: Session, app: App, case: Case, now: dt.datetime) -> 
     d = deadline_of(case, app.policy, now.astimezone(app.clock.tz).date(), app.clock.tz)
     ctx = {"id": case.id, "status": case.status, "request_types": list(case.request_types),
            "agent": case.agent_present, "due_on": d.due_on, "days_left": d.days_left, "stopped": d.stopped,
-           "flags": [flag_note(f) for f in case.flags], "missing": list(case.missing)}
+           "flags": [flag_note(f) for f in case.flags], "missing": [missing_note(m) for m in case.missing]}
     subject, body = render("new_case_alert", ctx)
     domain = app.settings.window_address.rpartition("@")[2]
     queued = 0

@@ -42,6 +42,27 @@ FLAG_NOTES = {
     "form_needs_confirmation": "請求書の読取結果を画像と照合",
 }
 
+# Missing codes as staff say them (the policy's labels are the long sentences requesters read).
+MISSING_NOTES = {
+    "request_form": "請求書",
+    "identity_document": "本人確認書類",
+    "resident_record": "住民票",
+    "principal_identity_document": "本人の本人確認書類",
+    "agent_identity_document": "代理人の本人確認書類",
+    "principal_resident_record": "本人の住民票",
+    "family_register": "戸籍謄本",
+    "guardianship_ruling": "後見の審判書等",
+    "power_of_attorney": "委任状",
+    "seal_certificate": "印鑑登録証明書",
+    "qualification_proof": "資格証明",
+    "agent_authority": "代理権の記載",
+}
+
+
+def missing_note(code: str) -> str:
+    return MISSING_NOTES.get(code, code)
+
+
 _ADDRESS = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
 
 
@@ -153,7 +174,7 @@ def _row(c: DigestCase, today: dt.date, due_soon_days: int) -> dict[str, Any]:
     flags = [flag_note(f) for f in c.flags]
     notes = ["代理人請求"] if c.agent else []
     if c.missing:
-        notes.append("不足: " + ", ".join(c.missing))
+        notes.append("不足: " + "、".join(missing_note(m) for m in c.missing))
     if fee:
         notes.append(fee)
     notes += [f"要注意: {f}" for f in flags]
@@ -170,7 +191,8 @@ def _row(c: DigestCase, today: dt.date, due_soon_days: int) -> dict[str, Any]:
         "urgent": overdue or due_soon,
         "next": f"{label}: {joiner.join(commands)}" if commands else label,
         "next_label": label, "commands": list(commands), "joiner": joiner.strip(),
-        "waiting": waiting, "agent": c.agent, "missing": list(c.missing), "fee": fee, "flags": flags,
+        "waiting": waiting, "agent": c.agent, "missing": [missing_note(m) for m in c.missing], "fee": fee,
+        "flags": flags,
         "notes": "; ".join(notes),
     }
 

@@ -49,7 +49,7 @@ def test_digest_names_every_open_case_with_days_left() -> None:
     assert "!![#20250601-001]" in text  # overdue stands out
     assert "! [#20250602-001]" in text and "  [#20250602-002]" in text  # due today stands out, 4 days not
     assert "期限超過: 1件" in text
-    assert "入金 1,000/2,000円" in text and "不足: resident_record" in text and "代理人請求" in text
+    assert "入金 1,000/2,000円" in text and "不足: 住民票" in text and "代理人請求" in text
     assert "要注意: マイナンバー記載あり" in text
     assert "隔離" in text and "abc123" in text
     assert "q@example.net" in text
@@ -185,7 +185,7 @@ def test_digest_text_has_every_kind_of_entry(store: App) -> None:
     assert "要注意: 送信元未確認" in text and "要注意: マイナンバー記載あり" in text
     assert "要注意: 保険証の番号記載あり" in text and "要注意: 請求書の読取結果を画像と照合" in text
     assert "要注意: 読めない添付あり" in text and "代理人請求" in text
-    assert "不足: resident_record" in text and "入金 1,000/2,000円" in text
+    assert "不足: 住民票" in text and "入金 1,000/2,000円" in text
     # mail staff must look at
     assert "■ 配信できなかった返信: 1件" in text and "[#20250527-001]  2025-06-14 10:00  verification_pending" in text
     assert "■ 処理できず隔離したメール: 1件" in text and "abababababab" in text
@@ -337,7 +337,7 @@ def test_new_case_alert_goes_to_every_staff_address_once(tmp_path: Path) -> None
     assert "案件: [#20250616-002] awaiting_documents" in body
     assert "請求: disclosure" in body and "代理人: あり" in body
     assert "期限: 2025-06-30（期限停止中・残り14日）" in body
-    assert "要注意: マイナンバー記載あり" in body and "不足: identity_document" in body
+    assert "要注意: マイナンバー記載あり" in body and "不足: 本人確認書類" in body
     for secret in (NAME, REQUESTER, "代理花子"):
         assert secret not in body and secret not in str(m["Subject"])
     app.close()
