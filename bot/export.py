@@ -10,6 +10,7 @@ from bot.models import REQUEST_TYPES
 
 OUT_KINDS = {"ack", "missing_documents", "fee_notice"}
 ALIASES = {"neutral_ack": "ack"}
+STAFF_KINDS = frozenset({"new_case_alert", "digest"})  # mail to staff about a case, not to its requester
 
 
 def case_to_json(case: Case, deadline: Deadline | None = None) -> dict[str, Any]:
@@ -60,6 +61,8 @@ def _messages(case: Case) -> list[dict[str, Any]]:
         items.append((m.received_at, 0, {"direction": "in", "kind": m.outcome if m.outcome in
                                          ("request", "followup") else "other", "message_id": m.message_id}))
     for o in case.outbound:
+        if o.kind in STAFF_KINDS:
+            continue
         items.append((o.created_at, 1, {"direction": "out", "kind": _out_kind(o.kind),
                                         "message_id": o.message_id, "status": o.status}))
     items.sort(key=lambda t: (t[0], t[1]))

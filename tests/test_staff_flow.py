@@ -361,6 +361,8 @@ def test_a_new_case_alerts_staff_when_the_policy_says_so(tmp_path: Path) -> None
         assert sorted(m["To"] for m in alerts) == ["boss@example.jp", "staff@example.jp"]
         text_ = body_of(alerts[0])
         assert case_id in text_ and "山田" not in text_ and "taro@example.com" not in text_
+        out = [m for m in cases(a)[0]["messages"] if m["direction"] == "out"]  # type: ignore[union-attr]
+        assert len(out) == 1  # the case's messages are those with its requester, not staff alerts
     finally:
         a.close()
 
