@@ -227,6 +227,24 @@ def test_refusal_and_no_data_notices_carry_the_reason(app: App) -> None:
     assert f"[#{b}]" in str(partial[0]["Subject"]) and partial[0]["Auto-Submitted"] == "auto-replied"
 
 
+def test_a_refusal_ends_the_case_as_rejected_at_any_stage(app: App) -> None:
+    deliver(app, body_only_request())
+    run_once(app)
+    case_id = str(cases(app)[0]["id"])
+    with pytest.raises(staff.StaffError, match="--reason"):
+        staff.close(app, case_id, "refused")
+    rejected = staff.close(app, case_id, "refused", "同一内容のご請求に既に回答済みのため")
+    assert rejected.status == "rejected" and rejected.outcome == "refused"
+    row = case_row(app, case_id)
+    assert row["status"] == "rejected" and row["closed_at"] is not None
+    deliver_queued(app)
+    assert "同一内容のご請求に既に回答済みのため" in body_of(outbox(app)[-1])
+    assert [d for t, _, d in events(app, case_id) if t == "deadline"][-1]["due_on"]  # the clock was closed too
+    with app.session() as s:
+        case = casestore.get_case(s, case_id)
+        assert case is not None and case.clock_stops[-1][1] == "2025-06-02"
+
+
 def test_an_english_request_is_answered_in_english(app: App) -> None:
     deliver(app, factory.mail(sender="John Smith <john@example.com>", subject="Request for disclosure",
                               body="Dear Sir or Madam,\n\nI hereby request disclosure of the personal data "
