@@ -53,10 +53,15 @@ DEFAULTS: dict[str, str] = {
     "mailbox_oauth_client_secret_file": "",
     "mailbox_oauth_scope": "",
     "outbox_auth": "password",
+    "log_format": "text",
+    "store_key": "",
+    "store_key_file": "",
 }
 
 INQUIRY_HANDLING = ("leave_unread", "mark_seen")
 OUTBOX_AUTH = ("password", "xoauth2")
+LOG_FORMATS = ("text", "json")
+ENV_ONLY = frozenset({"store_key"})
 LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
 
 
@@ -97,6 +102,9 @@ class Settings:
     outbox_auth: str = "password"
     housekeeping_time: dt.time = dt.time(3, 30)
     ocr_cache_days: int = 30
+    log_format: str = "text"  # "json": one object per line, for a log collector
+    store_key: bytes | None = None  # the store key from the environment (base64), else the key file
+    store_key_file: Path | None = None  # default: data_dir/keys/store.key
     base_dir: Path = field(default_factory=Path.cwd)
     source: str = "defaults"
 
@@ -129,6 +137,9 @@ def _read_toml(path: Path) -> tuple[dict[str, str], Path]:
     for key, value in section.items():
         if key not in DEFAULTS:
             raise SettingsError(f"config file {path}: unknown setting {key!r}")
+        if key in ENV_ONLY:
+            raise SettingsError(f"config file {path}: {key!r} is a secret; give it by MADOGUCHI_{key.upper()} "
+                                f"or MADOGUCHI_{key.upper()}_FILE, not in a file that is shared and backed up")
         if isinstance(value, list):
             value = ",".join(str(v) for v in value)
         values[key] = str(value)
@@ -173,6 +184,9 @@ def _validate(raw: dict[str, tuple[str, Path]], source: str) -> Settings:
         outbox_auth=_choice("MADOGUCHI_OUTBOX_AUTH", val("outbox_auth"), OUTBOX_AUTH),
         housekeeping_time=_clock_time("MADOGUCHI_HOUSEKEEPING_TIME", val("housekeeping_time")),
         ocr_cache_days=_whole_number("MADOGUCHI_OCR_CACHE_DAYS", val("ocr_cache_days")),
+        log_format=_choice("MADOGUCHI_LOG_FORMAT", val("log_format"), LOG_FORMATS),
+        store_key=_store_key(val("store_key")),
+        store_key_file=_resolve(val("store_key_file"), base("store_key_file")) if val("store_key_file") else None,
         base_dir=Path.cwd(),
         source=source,
     )
@@ -317,6 +331,22 @@ def _ca_file(name: str, value: str, base: Path) -> Path | None:
     if not path.is_file():
         raise SettingsError(f"{name}: no file at {path}")
     return path
+
+
+def _store_key(value: str) -> bytes | None:
+    """MADOGUCHI_STORE_KEY: 32 random bytes, base64 (`openssl rand -base64 32`)."""
+    if not value:
+        return None
+    import base64
+    import binascii
+
+    try:
+        key = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        key = b""
+    if len(key) != 32:
+        raise SettingsError("MADOGUCHI_STORE_KEY: not a base64 32-byte key; make one with `openssl rand -base64 32`")
+    return key
 
 
 def _choice(name: str, value: str, allowed: tuple[str, ...]) -> str:

@@ -75,3 +75,19 @@ def test_cli_exits_2_with_one_line(tmp_path: Path) -> None:
     assert p.returncode == 2
     lines = p.stderr.strip().splitlines()
     assert len(lines) == 1 and "MADOGUCHI_DATABASE_URL" in lines[0]
+
+
+def test_the_store_key_comes_from_the_environment_only(tmp_path: Path) -> None:
+    import base64
+
+    key = base64.b64encode(bytes(range(32))).decode()
+    assert load_settings(environ={"MADOGUCHI_STORE_KEY": key}).store_key == bytes(range(32))
+    with pytest.raises(SettingsError, match="MADOGUCHI_STORE_KEY: not a base64 32-byte key"):
+        load_settings(environ={"MADOGUCHI_STORE_KEY": "c2hvcnQ="})
+    conf = tmp_path / "m.toml"
+    conf.write_text(f'store_key = "{key}"\n', encoding="utf-8")
+    with pytest.raises(SettingsError, match="is a secret"):
+        load_settings(str(conf), environ={})
+    with pytest.raises(SettingsError, match="MADOGUCHI_LOG_FORMAT"):
+        load_settings(environ={"MADOGUCHI_LOG_FORMAT": "xml"})
+    assert load_settings(environ={"MADOGUCHI_LOG_FORMAT": "json"}).log_format == "json"
