@@ -150,6 +150,14 @@ def cases_verify(case_id: str) -> None:
     _staff(verify, case_id)
 
 
+@cases_cli.command("confirm-sender")
+def cases_confirm_sender(case_id: str) -> None:
+    """Lift sender_unverified after confirming the requester's address by another channel."""
+    from bot.staff import confirm_sender
+
+    _staff(confirm_sender, case_id)
+
+
 @cases_cli.command("confirm-form")
 def cases_confirm_form(
     case_id: str,

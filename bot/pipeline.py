@@ -24,7 +24,7 @@ from bot.models import Attachment, AttachmentReading, DocumentEvidence, ParsedMe
 from bot.policy import Event, decide, may_auto_reply
 from bot.replying import queue_reply
 from parsers.body import written_language
-from parsers.headers import case_tags, dmarc_result, referenced_ids, robot_reasons
+from parsers.headers import case_tags, referenced_ids, robot_reasons, sender_authentication
 
 log = logging.getLogger("madoguchi.pipeline")
 
@@ -40,7 +40,7 @@ MARKS: dict[str, Mark] = {
 
 
 NEUTRAL_INSTEAD = frozenset({"ack", "missing_documents", "fee_notice"})
-NOT_TO_UNVERIFIED = frozenset({"reminder", "lapse_notice"})  # they name what is missing and the fee
+UNVERIFIED_AUTO_REPLIES_PER_DAY = 1  # a forged sender's address gets one neutral acknowledgement a day at most
 
 
 class StepError(Exception):
@@ -83,12 +83,25 @@ def handle(app: App, incoming: Incoming, *, mark_mailbox: bool = True) -> Result
         reason = exc.reason if isinstance(exc, StepError) else type(exc).__name__
         where = exc.step if isinstance(exc, StepError) else step
         _quarantine(app, incoming, digest, where, reason)
-        log.warning("quarantined message sha256=%s step=%s reason=%s", digest[:16], where, reason)
+        log.warning("quarantined message sha256=%s step=%s reason=%s", digest[:16], where, reason,
+                    extra={"sha256": digest[:16], "step": where, "outcome": "quarantined", "kind": reason})
+        if where == "size":
+            _tell_sender_too_large(app, incoming.raw, digest)
         mark(incoming.key, "quarantined")
         return Result("quarantined", sha256=digest)
     mark(incoming.key, MARKS[result.outcome])
-    log.info("message sha256=%s outcome=%s case=%s", digest[:16], result.outcome, result.case_id or "-")
+    log.info("message sha256=%s outcome=%s case=%s", digest[:16], result.outcome, result.case_id or "-",
+             extra={"sha256": digest[:16], "outcome": result.outcome, "case_id": result.case_id})
     return result
+
+
+def _tell_sender_too_large(app: App, raw: bytes, digest: str) -> None:
+    from bot.size_notice import queue_size_notice
+
+    try:
+        queue_size_notice(app, raw, digest)
+    except Exception as exc:  # noqa: BLE001 - the mail is safe in quarantine; the notice is a courtesy
+        log.warning("size notice not queued sha256=%s reason=%s", digest[:16], type(exc).__name__)
 
 
 def _no_mark(key: str, mark: Mark) -> None:
@@ -266,9 +279,16 @@ def _add_documents(app: App, s: Session, case: Case, inbound: InboundMessage, ms
                                    doc.issued_on, sorted(doc_flags), stored)
     if _body_has_my_number(msg.text):
         flags.add("my_number_detected")
-    if dmarc_result(msg, app.settings.trusted_authserv_ids) == "fail":
+    if _sender_unverified(msg, app.settings.trusted_authserv_ids):
         flags.add("sender_unverified")
     case.flags = sorted(flags)
+
+
+def _sender_unverified(msg: ParsedMessage, trusted_authserv_ids: tuple[str, ...]) -> bool:
+    """DMARC failed; or, where the operator named the receiving server to trust, it did not
+    authenticate the From domain (no DMARC pass, no aligned DKIM or SPF pass)."""
+    trust = sender_authentication(msg, trusted_authserv_ids)
+    return trust == "fail" or (bool(trusted_authserv_ids) and trust != "pass")
 
 
 def _doc_flags(doc: DocumentEvidence) -> set[str]:
@@ -321,19 +341,23 @@ def _decide(app: App, s: Session, case: Case, event: Event, inbound: InboundMess
 def _queue(app: App, s: Session, case: Case, kind: str, inbound: InboundMessage | None, now: dt.datetime,
            cause: str, event: Event, extra: dict[str, object] | None) -> None:
     automatic = event in ("request", "followup")
+    unverified = "sender_unverified" in case.flags
+    if unverified:
+        # The address may be forged: its owner learns nothing (no names, documents, fees or
+        # outcomes) and gets nothing but a neutral acknowledgement until staff confirm it.
+        if kind not in NEUTRAL_INSTEAD:
+            casestore.add_event(s, case.id, now, "madoguchi", "reply_suppressed", {"kind": kind, "why": "unverified"})
+            return
+        kind, automatic = "neutral_ack", True
     if automatic:
+        cap = UNVERIFIED_AUTO_REPLIES_PER_DAY if unverified else app.policy.auto_replies_per_address_per_day
         sent = casestore.auto_replies_since(s, case.requester_email, now - dt.timedelta(days=1))
-        if not may_auto_reply(sent, app.policy.auto_replies_per_address_per_day):
+        if not may_auto_reply(sent, cap):
             casestore.add_event(s, case.id, now, "madoguchi", "reply_suppressed", {"kind": kind, "why": "cap"})
             return
     if case.requester_email in (app.settings.window_address, *app.settings.staff_addresses):
         casestore.add_event(s, case.id, now, "madoguchi", "reply_suppressed", {"kind": kind, "why": "own address"})
         return
-    if "sender_unverified" in case.flags and kind in NOT_TO_UNVERIFIED:
-        casestore.add_event(s, case.id, now, "madoguchi", "reply_suppressed", {"kind": kind, "why": "unverified"})
-        return
-    if "sender_unverified" in case.flags and kind in NEUTRAL_INSTEAD:
-        kind = "neutral_ack"  # a forged sender learns nothing: no names, documents or fees
     queue_reply(s, case, kind, policy=app.policy, window_address=app.settings.window_address, now=now,
                 answering=inbound, cause=cause, automatic=automatic, extra=dict(extra or {}),
                 followup=event == "followup")

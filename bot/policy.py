@@ -12,7 +12,8 @@ from typing import Literal
 from bot.models import FINAL_STATUSES, CaseFacts, Decision, DocumentFact
 from config.policy import Policy
 
-Event = Literal["request", "followup", "payment", "verify", "close", "reject", "remind", "lapse", "confirm"]
+Event = Literal["request", "followup", "payment", "verify", "close", "reject", "remind", "lapse", "confirm",
+                "sender_confirmed"]
 
 # How staff may close a case, and the notice each outcome owes the requester. The law asks
 # for a notice when a request is refused in whole or part or no data is held (APPI 32-3,
@@ -154,6 +155,8 @@ def _replies(facts: CaseFacts, event: Event, status: str, fee: int, paid_before:
         return _intake_replies(facts, status)
     if event == "remind":
         return ("reminder",)
+    if event == "sender_confirmed":  # the notice a requester could not be sent while unconfirmed
+        return _intake_replies(facts, status)
     if event == "confirm":  # staff corrected what was read from a form image
         return ("fee_notice",) if status == "awaiting_fee" and not facts.fee_notice_sent else ()
     if event in ("close", "lapse"):

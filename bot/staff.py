@@ -77,6 +77,24 @@ def payment_in(app: App, s: Session, case: Case, amount: int, method: str, sourc
              extra=extra)
 
 
+def confirm_sender(app: App, case_id: str) -> Case:
+    """Staff confirmed by another channel (phone, post) that the address is the requester's.
+
+    Until then only a neutral acknowledgement went out; now the requester gets the notice the
+    case stands at (missing documents, fee), and later replies flow as for any case.
+    """
+    now = app.clock.now()
+    with app.session() as s, s.begin():
+        case = _load(s, case_id)
+        _not_ended(case)
+        if "sender_unverified" not in case.flags:
+            raise StaffError(f"case {case.id} is not flagged sender_unverified; nothing was changed")
+        case.flags = [f for f in case.flags if f != "sender_unverified"]
+        casestore.add_event(s, case.id, now, app.actor, "staff_confirm_sender", {})
+        redecide(app, s, case, "sender_confirmed", now, cause=f"sender_confirmed:{now.isoformat()}")
+        return case
+
+
 def confirm_form(app: App, case_id: str, request_types: list[str] | None = None) -> Case:
     """Staff compared a form read from a scan or photo with the image, and corrected it if needed.
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import email.utils
 import re
 import unicodedata
+from typing import Literal
 
 from bot.models import ParsedMessage
 
@@ -153,3 +154,49 @@ def dmarc_result(msg: ParsedMessage, trusted_authserv_ids: tuple[str, ...] = ())
         verdict = _DMARC_RE.search(value)
         return verdict.group(1).lower() if verdict else None
     return None
+
+
+_METHOD_RE = re.compile(r"(?:^|[;\s])(dkim|spf)\s*=\s*([A-Za-z]+)([^;]*)", re.IGNORECASE)
+_PROP_RE = re.compile(r"(header\.d|header\.i|smtp\.mailfrom)\s*=\s*([^\s;]+)", re.IGNORECASE)
+
+SenderTrust = Literal["pass", "fail", "unknown"]
+
+
+def sender_authentication(msg: ParsedMessage, trusted_authserv_ids: tuple[str, ...]) -> SenderTrust:
+    """Whether our own receiving server authenticated the From domain.
+
+    "fail": DMARC failed (read as in `dmarc_result`, so a fail is seen even when no server is
+    configured: a forger who writes a fail only hurts himself). "pass" only from a configured
+    server (RFC 8601 §5: headers of others are ignored), by DMARC pass, or — for the many
+    domains without a DMARC record — a DKIM or SPF pass aligned with the From domain
+    (relaxed alignment, RFC 7489 §3.1). Everything else is "unknown".
+    """
+    if dmarc_result(msg, trusted_authserv_ids) == "fail":
+        return "fail"
+    if not trusted_authserv_ids:
+        return "unknown"
+    trusted = {t.lower() for t in trusted_authserv_ids}
+    domain = msg.from_addr.rpartition("@")[2].lower()
+    for value in msg.header_all("authentication-results"):
+        found = _AUTHSERV_RE.match(value)
+        if not found or found.group(1).lower() not in trusted:
+            continue
+        verdict = _DMARC_RE.search(value)
+        if verdict and verdict.group(1).lower() == "pass":
+            return "pass"
+        for _method, result, props in _METHOD_RE.findall(value):
+            if result.lower() != "pass":
+                continue
+            for _, ident in _PROP_RE.findall(props):
+                if domain and _aligned(ident.rpartition("@")[2].lower().strip("<>"), domain):
+                    return "pass"
+        return "unknown"
+    return "unknown"
+
+
+def _aligned(authenticated: str, from_domain: str) -> bool:
+    """Relaxed alignment without a public-suffix list: the same domain or one a subdomain of the other."""
+    if not authenticated or "." not in authenticated:
+        return False
+    return (authenticated == from_domain or from_domain.endswith("." + authenticated)
+            or authenticated.endswith("." + from_domain))

@@ -23,8 +23,9 @@ WINDOW = "info@example.jp"
 CASE_ID = "20250602-0007"
 
 
-# Mail to staff, not to requesters: stays Japanese.
-STAFF_ONLY = {"digest", "new_case_alert"}
+# Mail to staff, not to requesters: stays Japanese. The notice for a mail too large to read is
+# written in both languages at once: nothing of the mail was read, so its language is unknown.
+STAFF_ONLY = {"digest", "new_case_alert", "size_notice"}
 
 
 def _kinds(lang: str) -> list[str]:
