@@ -7,7 +7,6 @@ case), 2 a bad setting or policy. Errors are one line on stderr saying what to d
 from __future__ import annotations
 
 import json
-import logging
 import sys
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -15,6 +14,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 
 from bot.app import App, build_app
+from bot.logs import configure_logging
 from config.policy import PolicyError
 from config.settings import SettingsError, load_settings
 
@@ -47,6 +47,7 @@ def _app() -> App:
     if "app" not in _state:
         try:
             settings = load_settings(_state.get("config"))
+            configure_logging(settings.log_format, bool(_state.get("verbose")))
             _state["app"] = build_app(settings, actor=_state.get("actor"))
         except (SettingsError, PolicyError) as exc:
             _fail(str(exc), 2)
@@ -63,8 +64,8 @@ def _main(
 ) -> None:
     _state["config"] = config
     _state["actor"] = as_.strip() if as_ and as_.strip() else None
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s", stream=sys.stderr)
+    _state["verbose"] = verbose
+    configure_logging("text", verbose)  # until the settings say which format
 
 
 @cli.command()

@@ -122,7 +122,8 @@ def _failed(app: App, s: Session, out: OutboundMessage, exc: DeliveryError, now:
     out.last_error = str(exc)[:500]
     deadline = out.created_at + dt.timedelta(hours=app.settings.delivery_retry_hours)
     log.warning("delivery of outbound id=%s failed (permanent=%s, attempt %s)", out.id, exc.permanent,
-                out.attempts)
+                out.attempts, extra={"case_id": out.case_id, "outbound_id": out.id, "kind": type(exc).__name__,
+                                     "count": out.attempts})
     if exc.permanent or now >= deadline:
         out.status = "failed"
         casestore.add_event(s, out.case_id, now, "madoguchi", "reply_failed",

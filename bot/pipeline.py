@@ -101,7 +101,8 @@ def _tell_sender_too_large(app: App, raw: bytes, digest: str) -> None:
     try:
         queue_size_notice(app, raw, digest)
     except Exception as exc:  # noqa: BLE001 - the mail is safe in quarantine; the notice is a courtesy
-        log.warning("size notice not queued sha256=%s reason=%s", digest[:16], type(exc).__name__)
+        log.warning("size notice not queued sha256=%s reason=%s", digest[:16], type(exc).__name__,
+                    extra={"sha256": digest[:16], "step": "size_notice", "kind": type(exc).__name__})
 
 
 def _no_mark(key: str, mark: Mark) -> None:
