@@ -325,13 +325,37 @@ def db_upgrade() -> None:
 
 @cli.command()
 def housekeep() -> None:
-    """Remove what crashes left behind and checkpoint the database (daily in `madoguchi run`)."""
+    """Remove what crashes left behind, apply the retention policy, checkpoint the database (daily in `run`)."""
     from bot.housekeeping import housekeep as run_housekeeping
 
     report = run_housekeeping(_app())
     typer.echo(f"housekeeping: {report.stale_files_removed} stale temporary files removed, "
                f"{report.ocr_results_expired} OCR results expired, "
                f"database WAL checkpointed: {'yes' if report.wal_checkpointed else 'no'}")
+    typer.echo(f"retention: {report.documents_deleted} documents, {report.raw_messages_deleted} raw mails deleted; "
+               f"{report.replies_purged} reply copies and {report.cases_purged} cases purged"
+               + ("; FAILED, see the log" if report.retention_failed else ""))
+    if report.retention_failed:
+        raise typer.Exit(1)
+
+
+@cli.command()
+def retention(dry_run: Annotated[bool, typer.Option("--dry-run", help="show what would go; change nothing")]
+              = False) -> None:
+    """Delete what the policy's retention periods say has expired (daily in housekeeping)."""
+    from bot import retention as kept
+
+    app = _app()
+    if dry_run:
+        for line in kept.describe(kept.dry_run(app)):
+            typer.echo(line)
+        typer.echo("(dry run: nothing was deleted)")
+        return
+    result = kept.run(app, actor=app.actor)
+    typer.echo(f"retention: {result.documents_deleted} documents ({result.document_files_deleted} files), "
+               f"{result.raw_messages_deleted} raw mails deleted; {result.replies_purged} reply copies, "
+               f"{result.cases_purged} cases and {result.senders_purged} senders purged; "
+               f"{result.events} audit events written")
 
 
 def main() -> None:

@@ -5,7 +5,8 @@ file in the raw or document store (or the outbox folder); nothing refers to it a
 personal data, so it is removed once it is clearly stale. SQLite in WAL mode grows its
 `-wal` file while readers keep it busy; a daily TRUNCATE checkpoint returns it to zero, and
 `PRAGMA optimize` keeps the query planner's statistics current. Nothing here touches a
-case, a reply or a document that is in use: retention of those is a policy decision.
+case, a reply or a document that is in use; what the policy's `retention:` rules say has
+expired is deleted (and recorded in the audit trail) by `bot.retention`, run from here.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.app import App
+from bot.retention import RetentionResult
+from bot.retention import run as run_retention
 
 log = logging.getLogger("madoguchi.housekeeping")
 STALE_SECONDS = 3600.0  # a temporary file this old belongs to no write in progress
@@ -26,17 +29,32 @@ class HousekeepingReport:
     stale_files_removed: int
     wal_checkpointed: bool
     ocr_results_expired: int = 0
+    documents_deleted: int = 0  # retention (bot/retention.py)
+    raw_messages_deleted: int = 0
+    replies_purged: int = 0
+    cases_purged: int = 0
+    retention_failed: bool = False  # logged; the rest of housekeeping ran all the same
 
 
 def housekeep(app: App, *, now: float | None = None) -> HousekeepingReport:
-    """Remove stale temporary files and expired OCR results, checkpoint the SQLite WAL;
-    safe while the bot works."""
+    """Remove stale temporary files and expired OCR results, delete what the retention policy
+    says has expired, checkpoint the SQLite WAL; safe while the bot works."""
     removed = sum(remove_stale_temporaries(folder, now=now) for folder in _store_folders(app))
     expired = app.ocr_cache.expire(app.settings.ocr_cache_days, now=now) if app.ocr_cache is not None else 0
+    kept, failed = _retention(app)
     checkpointed = _checkpoint(app)
     log.info("housekeeping: %d stale temporary files removed, %d OCR results expired, WAL checkpointed: %s",
              removed, expired, checkpointed)
-    return HousekeepingReport(removed, checkpointed, expired)
+    return HousekeepingReport(removed, checkpointed, expired, kept.documents_deleted, kept.raw_messages_deleted,
+                              kept.replies_purged, kept.cases_purged, failed)
+
+
+def _retention(app: App) -> tuple[RetentionResult, bool]:
+    try:
+        return run_retention(app), False
+    except Exception:  # noqa: BLE001 - logged; the WAL checkpoint must still run (the next day retries)
+        log.exception("housekeeping: retention failed")
+        return RetentionResult(), True
 
 
 def _store_folders(app: App) -> list[Path]:

@@ -170,6 +170,11 @@ def replay(app: App, sha_prefix: str) -> bool:
             return False
         row: InboundMessage = rows[0]
         digest, key = row.sha256, row.mailbox_key or row.sha256
+        if not app.raw.has(digest):
+            # The retention period has passed and the stored mail was deleted: nothing to replay.
+            _console().print(f"{digest[:16]}: the stored mail was deleted by the retention policy; "
+                             "ask the sender to send it again")
+            return True
         s.delete(row)
     raw = app.raw.get(digest)
     result = handle(app, Incoming(key=key, raw=raw), mark_mailbox=False)

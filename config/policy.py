@@ -145,6 +145,14 @@ class Alerts(_Strict):
     new_case: bool = False  # mail staff at once when a case opens (no personal data in it)
 
 
+class Retention(_Strict):
+    """How long personal data is kept (APPI art. 22); see bot/retention.py. null: never automatically."""
+
+    identity_documents_days: int | None = Field(default=30, ge=1, le=3650)  # after verified or ended
+    raw_messages_days: int | None = Field(default=90, ge=1, le=3650)  # after receipt, and after the case ended
+    closed_cases_years: int | None = Field(default=3, ge=1, le=30)  # after ended: names and addresses purged
+
+
 class Policy(_Strict):
     name: str
     version: int = 1
@@ -162,6 +170,7 @@ class Policy(_Strict):
     deadline: Deadline = Deadline()
     chasing: Chasing = Chasing()
     alerts: Alerts = Alerts()
+    retention: Retention = Retention()
 
     @field_validator("request_types")
     @classmethod
