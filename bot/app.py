@@ -17,8 +17,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from bot.clock import Clock
-from bot.crypto import Cipher, load_or_create_key
 from bot.db import make_engine, make_sessionmaker
+from bot.keys import open_keyring
 from bot.mailbox import Mailbox, MaildirMailbox
 from bot.mailbox_state import DbMailboxState, MailboxStateStore
 from bot.migrate import upgrade
@@ -82,7 +82,7 @@ def build_app(settings: Settings, *, actor: str | None = None) -> App:
     _prepare_dirs(settings)
     engine = make_engine(settings.database_url)
     upgrade(engine)
-    cipher = Cipher(load_or_create_key(settings.data_dir / "keys" / "store.key"))
+    cipher = open_keyring(settings)  # environment or key file; refuses keys that open no stored file
     return App(
         settings=settings,
         policy=policy,

@@ -28,10 +28,12 @@ cases_cli = typer.Typer(no_args_is_help=True, help="Staff views and actions on c
 quarantine_cli = typer.Typer(no_args_is_help=True, help="Messages that could not be processed.")
 db_cli = typer.Typer(no_args_is_help=True, help="The case store.")
 payments_cli = typer.Typer(no_args_is_help=True, help="Fee payments received by bank transfer.")
+keys_cli = typer.Typer(no_args_is_help=True, help="The key of the encrypted stores (mails, documents).")
 audit_cli = typer.Typer(no_args_is_help=True, help="The audit trail of every case (Privacy Mark audits).")
 cli.add_typer(cases_cli, name="cases")
 cli.add_typer(payments_cli, name="payments")
 cli.add_typer(audit_cli, name="audit")
+cli.add_typer(keys_cli, name="keys")
 cli.add_typer(quarantine_cli, name="quarantine")
 cli.add_typer(db_cli, name="db")
 
@@ -257,6 +259,28 @@ def audit_export(
     except ValueError:
         _fail("--since and --until take a date as YYYY-MM-DD", 2)
     sys.stdout.write(export_events(_app(), fmt, case_id=case_id, since=first, until=last))
+
+
+@keys_cli.command("status")
+def keys_status() -> None:
+    """The current key's id, keys kept during a rotation, and how many stored files each key sealed."""
+    from bot.keys import key_status
+
+    for line in key_status(_app()).lines():
+        typer.echo(line)
+
+
+@keys_cli.command("rotate")
+def keys_rotate() -> None:
+    """Make a new key and re-encrypt every stored file with it (stop `madoguchi run` first; resumable)."""
+    from bot.keys import RotationError, rotate
+
+    try:
+        report = rotate(_app())
+    except RotationError as exc:
+        _fail(str(exc), 1)
+    for line in report.lines():
+        typer.echo(line)
 
 
 @cli.command()

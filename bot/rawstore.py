@@ -37,7 +37,8 @@ class BlobStore:
         """Store under a digest of something else (the OCR cache names results by the
         pixels they were read from); the name is bound to the sealed bytes all the same."""
         path = self._path(digest)
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)  # `parents` alone would make it 0755
+        path.parent.mkdir(exist_ok=True, mode=0o700)
         tmp = path.with_suffix(f".tmp{os.getpid()}")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as fh:
