@@ -125,6 +125,11 @@ def _sort_and_store(app: App, incoming: Incoming, digest: str, msg: ParsedMessag
         if robots:
             _ledger(s, incoming, digest, msg, now, "robot", None, reason=",".join(robots))
             return Result("robot", sha256=digest)
+        if not _routable(msg.from_addr):
+            # "taro" alone (a line break injected in the display name leaves such a From): a reply
+            # would go to a local mailbox of some relay. A person may still have written: staff look.
+            _ledger(s, incoming, digest, msg, now, "inquiry", None, reason="no usable sender address")
+            return Result("inquiry", sha256=digest)
     readings = _read_attachments(app, msg)
     facts = _request_facts(msg, readings)
     with app.session() as s, s.begin():
@@ -137,6 +142,11 @@ def _sort_and_store(app: App, incoming: Incoming, digest: str, msg: ParsedMessag
             return Result("inquiry", sha256=digest)
         case = _open_case(app, s, incoming, digest, msg, readings, facts, now)
         return Result("request", case.id, digest)
+
+
+def _routable(addr: str) -> bool:
+    local, at, domain = addr.rpartition("@")
+    return bool(local and at and ("." in domain or (domain.startswith("[") and domain.endswith("]"))))
 
 
 def _ledger(s: Session, incoming: Incoming, digest: str, msg: ParsedMessage, now: dt.datetime, outcome: str,

@@ -213,6 +213,8 @@ def _read(att: Attachment, name: str, ocr: OcrEngine | None, limits: ReadLimits)
         return _read_image(data, name, ocr, limits, heic=kind == "heic")
     if kind in ("text", "html", "docx"):
         return _read_text_like(data, att.content_type, name, kind)
+    if kind == "archive":  # never opened (bombs, nesting, paths): unreadable, the requester is asked for files
+        return _unreadable(name, "archive")
     return AttachmentReading(filename=name, documents=())
 
 
@@ -227,6 +229,10 @@ def sniff(data: bytes, content_type: str, filename: str) -> str:
     head = data[:32]
     ext = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
     ctype = (content_type or "").split(";")[0].strip().lower()
+    if head.startswith(b"PK\x03\x04"):  # before the PDF marker: a stored (uncompressed) PDF inside an
+        return "docx" if _is_docx(data) else "archive"  # archive shows '%PDF-' near the start (fuzzing)
+    if head.startswith(_ARCHIVE_MAGIC):
+        return "archive"
     if b"%PDF-" in data[:1024]:
         return "pdf"
     if head.startswith((b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a", b"II*\x00", b"MM\x00*")):
@@ -237,10 +243,6 @@ def sniff(data: bytes, content_type: str, filename: str) -> str:
         return "image"
     if head[4:8] == b"ftyp" and head[8:12] in (b"heic", b"heix", b"hevc", b"heim", b"heis", b"mif1", b"msf1"):
         return "heic"
-    if head.startswith(b"PK\x03\x04"):
-        return "docx" if _is_docx(data) else "archive"
-    if head.startswith(_ARCHIVE_MAGIC):
-        return "archive"
     return _by_hints(data, ctype, ext)
 
 

@@ -584,11 +584,14 @@ def test_word_files() -> None:
     assert [d.my_number for d in numbered.documents] == [True] and numbered.masked_data is None
 
 
-def test_archives_and_unknown_bytes_give_no_document() -> None:
+def test_archives_are_unreadable_and_unknown_bytes_give_no_document() -> None:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as archive:
         archive.writestr("license.jpg", b"\xff\xd8\xff")
-    for data, name in ((buf.getvalue(), "docs.zip"), (bytes(range(256)) * 4, "x.bin"), (b"", "empty.txt")):
+    zipped = read_attachment(_att(buf.getvalue(), "docs.zip"))
+    assert zipped.unreadable_reason == "archive"
+    assert [(d.kind, d.unreadable) for d in zipped.documents] == [("unknown", True)]  # never opened
+    for data, name in ((bytes(range(256)) * 4, "x.bin"), (b"", "empty.txt")):
         assert read_attachment(_att(data, name)).documents == ()
 
 
