@@ -28,12 +28,14 @@ cases_cli = typer.Typer(no_args_is_help=True, help="Staff views and actions on c
 quarantine_cli = typer.Typer(no_args_is_help=True, help="Messages that could not be processed.")
 db_cli = typer.Typer(no_args_is_help=True, help="The case store.")
 payments_cli = typer.Typer(no_args_is_help=True, help="Fee payments received by bank transfer.")
+policy_cli = typer.Typer(no_args_is_help=True, help="The window's policy file.")
 keys_cli = typer.Typer(no_args_is_help=True, help="The key of the encrypted stores (mails, documents).")
 audit_cli = typer.Typer(no_args_is_help=True, help="The audit trail of every case (Privacy Mark audits).")
 cli.add_typer(cases_cli, name="cases")
 cli.add_typer(payments_cli, name="payments")
 cli.add_typer(audit_cli, name="audit")
 cli.add_typer(keys_cli, name="keys")
+cli.add_typer(policy_cli, name="policy")
 cli.add_typer(quarantine_cli, name="quarantine")
 cli.add_typer(db_cli, name="db")
 
@@ -259,6 +261,27 @@ def audit_export(
     except ValueError:
         _fail("--since and --until take a date as YYYY-MM-DD", 2)
     sys.stdout.write(export_events(_app(), fmt, case_id=case_id, since=first, until=last))
+
+
+@policy_cli.command("check")
+def policy_check(
+    file: Annotated[Path, typer.Argument(help="the policy YAML to check before switching to it")],
+    fmt: Annotated[str, typer.Option("--format", help="text or json")] = "text",
+) -> None:
+    """Validate a policy file and replay the open cases under it: what would change (exit 0 when valid)."""
+    from bot.policy_check import check_policy, lines, to_json
+
+    if fmt not in ("text", "json"):
+        _fail(f"--format {fmt!r} is not supported; use text or json", 2)
+    try:
+        check = check_policy(_app(), str(file))
+    except PolicyError as exc:
+        _fail(str(exc), 2)
+    if fmt == "json":
+        typer.echo(json.dumps(to_json(check), ensure_ascii=False, indent=2))
+        return
+    for line in lines(check):
+        typer.echo(line)
 
 
 @keys_cli.command("status")
