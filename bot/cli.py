@@ -371,6 +371,23 @@ def db_upgrade() -> None:
 
 
 @cli.command()
+def health() -> None:
+    """Check, changing nothing, that settings, policy, database schema, store key and data folder are usable."""
+    from bot.health import problems
+
+    try:
+        settings = load_settings(_state.get("config"))
+    except SettingsError as exc:
+        _fail(str(exc), 2)
+    found = problems(settings)
+    for line in found:
+        typer.echo(f"madoguchi: {line}", err=True)
+    if found:
+        raise typer.Exit(1)
+    typer.echo("ok")
+
+
+@cli.command()
 def housekeep() -> None:
     """Remove what crashes left behind, apply the retention policy, checkpoint the database (daily in `run`)."""
     from bot.housekeeping import housekeep as run_housekeeping
