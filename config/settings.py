@@ -278,8 +278,10 @@ def _database_url(url: str, base: Path) -> str:
             raise SettingsError("MADOGUCHI_DATABASE_URL: an in-memory database would lose every case")
         path = Path(rest) if rest.startswith("/") else _resolve(rest, base)
         return "sqlite:///" + str(path)
-    if url.startswith(("postgresql+psycopg://", "postgresql://")):
+    if url.startswith("postgresql+psycopg://"):
         return url
+    if url.startswith("postgresql://"):  # the driver madoguchi ships with (psycopg 3), not psycopg2
+        return "postgresql+psycopg://" + url.removeprefix("postgresql://")
     raise SettingsError(f"MADOGUCHI_DATABASE_URL: {url!r} is not sqlite:////abs/file.db or postgresql+psycopg://…")
 
 

@@ -18,6 +18,22 @@ if ! command -v dovecot >/dev/null 2>&1 && [ ! -x /usr/sbin/dovecot ]; then
   fi
 fi
 
+# PostgreSQL binaries for the second pass of the suite (tests/pg_server.py starts a
+# throwaway cluster on loopback; the package's own service is not used), and systemd for
+# `systemd-analyze verify` of deploy/madoguchi.service (tests/test_deploy.py).
+need=""
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need="$need postgresql"
+command -v systemd-analyze >/dev/null 2>&1 || need="$need systemd"
+if [ -n "$need" ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "ci_services: installing$need"
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends $need >/dev/null
+  else
+    echo "ci_services: missing$need; as root: apt-get install$need (those tests skip)" >&2
+  fi
+fi
+
 # aiosmtpd belongs in pyproject's dev extras; until it is there, put it into the venv here.
 if [ ! -x .venv/bin/python ]; then
   bash scripts/setup.sh

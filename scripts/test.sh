@@ -3,6 +3,19 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+if [ "$(id -u)" = 0 ]; then
+  bash scripts/ci_services.sh   # Dovecot, PostgreSQL binaries, systemd-analyze (idempotent)
+fi
 .venv/bin/ruff check bot parsers replies config tests
 .venv/bin/mypy
 .venv/bin/pytest -q "$@"
+if [ "$#" -eq 0 ]; then
+  if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+    echo "test.sh: PostgreSQL is needed for the second pass: as root, bash scripts/ci_services.sh" >&2
+    exit 1
+  fi
+  # Again on PostgreSQL (tests/pg_server.py starts a throwaway server on loopback): every
+  # test that builds the app in-process now runs on it. Not again: the slow OCR and corpus
+  # runs (they do not depend on the database) and the tests about SQLite itself.
+  MADOGUCHI_TEST_DATABASE=postgresql .venv/bin/pytest -q -m "not slow and not sqlite_only"
+fi

@@ -21,6 +21,42 @@ from tests.servers import (
     new_tempdir,
 )
 
+ON_POSTGRESQL = os.environ.get("MADOGUCHI_TEST_DATABASE") == "postgresql"
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[Any]:
+    """A throwaway PostgreSQL cluster on loopback for the whole session (tests/pg_server.py)."""
+    from tests.pg_server import running_postgres
+
+    with running_postgres() as pg:
+        yield pg
+
+
+@pytest.fixture(autouse=True)
+def _database_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With MADOGUCHI_TEST_DATABASE=postgresql, every app a test builds in-process runs on a
+    real PostgreSQL: each SQLite file a test names becomes a database of its own (the same
+    file, the same database, so a test that restarts the app finds its cases again).
+    Tests that start `madoguchi` as a child process keep SQLite."""
+    if not ON_POSTGRESQL:
+        return
+    import hashlib
+
+    import config.settings as settings_module
+
+    pg = request.getfixturevalue("postgres_server")
+    real = settings_module._database_url
+
+    def on_postgres(url: str, base: Path) -> str:
+        if url.startswith("sqlite:///"):
+            path = real(url, base).removeprefix("sqlite:///")
+            return pg.database("t_" + hashlib.sha256(path.encode()).hexdigest()[:24])
+        return real(url, base)
+
+    monkeypatch.setattr(settings_module, "_database_url", on_postgres)
+
+
 NO_AIOSMTPD = "aiosmtpd is not installed in the venv: .venv/bin/pip install aiosmtpd (a dev dependency)"
 NO_DOVECOT = ("dovecot is not installed: apt-get install dovecot-imapd "
               "(CI: scripts/ci_services.sh installs it when run as root)")

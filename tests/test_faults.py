@@ -355,6 +355,7 @@ def test_database_locked_for_seconds_the_pass_waits_and_processes_each_once(
     assert all(SEEN in f for f in folder_flags(dovecot, imap_folder).values())
 
 
+@pytest.mark.sqlite_only
 def test_database_locked_while_a_staff_command_commits_nothing_is_lost(
         make_app: Callable[..., App], dovecot: Dovecot, imap_folder: str, smtp_server: SmtpServer,
         tmp_path: Path) -> None:

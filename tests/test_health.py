@@ -24,6 +24,8 @@ def files(root: Path) -> list[str]:
 
 def test_health_of_a_fresh_a_working_and_a_broken_installation(tmp_path: Path) -> None:
     env = {"MADOGUCHI_DATA_DIR": str(tmp_path / "var"), "MADOGUCHI_DATABASE_URL": f"sqlite:///{tmp_path}/var/m.db"}
+    # the database the app below really uses (a PostgreSQL one in the PostgreSQL pass)
+    env["MADOGUCHI_DATABASE_URL"] = load_settings(environ=env).database_url
     fresh = health(env, tmp_path)
     assert fresh.returncode == 1 and "does not exist" in fresh.stderr
     assert files(tmp_path) == []  # a health check creates nothing, not even the key

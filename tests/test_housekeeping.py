@@ -6,6 +6,8 @@ import os
 import time
 from pathlib import Path
 
+import pytest
+
 from bot.app import build_app
 from bot.housekeeping import housekeep, remove_stale_temporaries
 from bot.runner import build_scheduler, run_once
@@ -38,6 +40,7 @@ def test_only_stale_temporaries_are_removed(tmp_path: Path) -> None:
     assert remove_stale_temporaries(tmp_path / "missing") == 0
 
 
+@pytest.mark.sqlite_only
 def test_housekeeping_checkpoints_the_wal_and_the_service_schedules_it(tmp_path: Path) -> None:
     app = build_app(load_settings(environ=env_for(tmp_path)))
     try:

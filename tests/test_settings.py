@@ -11,6 +11,7 @@ import pytest
 from config.settings import SettingsError, load_settings
 
 
+@pytest.mark.sqlite_only
 def test_embedded_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     s = load_settings(environ={})
