@@ -101,9 +101,15 @@ def cases_export(fmt: Annotated[str, typer.Option("--format", help="json")] = "j
     if fmt != "json":
         _fail(f"--format {fmt!r} is not supported; use json", 2)
     app = _app()
-    with app.session() as s:
-        data = [case_to_json(c) for c in casestore.all_cases(s)]
-    typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+    out = sys.stdout
+    wrote = False
+    with app.session() as s:  # streamed: one case at a time, never the whole store in memory
+        out.write("[")
+        for case in casestore.iter_cases(s):
+            item = json.dumps(case_to_json(case), ensure_ascii=False, indent=2).replace("\n", "\n  ")
+            out.write(("," if wrote else "") + "\n  " + item)
+            wrote = True
+        out.write("\n]\n" if wrote else "]\n")
 
 
 @cases_cli.command("list")

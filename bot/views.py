@@ -87,25 +87,41 @@ def due_text(deadline: Deadline | None) -> str:
 
 
 def list_cases(app: App, which: CaseFilter, fmt: str) -> None:
-    with app.session() as s:
-        rows = []
-        for case in casestore.all_cases(s):
-            deadline = case_deadline(app, case)
-            if which.keeps(case, deadline):
-                rows.append((case_to_json(case, deadline), deadline))
-    if fmt == "json":
-        print(json.dumps([c for c, _ in rows], ensure_ascii=False, indent=2))
-        return
     header = ("id", "status", "types", "fee", "due", "left", "agent", "missing", "flags")
-    lines = [(c["id"], c["status"], ",".join(c["request_types"]), f"{c['fee_yen']:,}", c["due_on"], due_text(d),
-              "agent" if c["agent"] else "-", ",".join(c["missing"]) or "-", ",".join(c["flags"]) or "-")
-             for c, d in rows]
-    if not sys.stdout.isatty():  # piped: whole values, one case a line, for grep and awk
-        for line in (header, *lines):
-            print("\t".join(line))
-        return
+    terminal = sys.stdout.isatty() and fmt != "json"
+    rows: list[tuple[tuple[str, ...], Deadline | None]] = []
+    wrote = False
+    if fmt == "json":
+        sys.stdout.write("[")
+    elif not terminal:
+        print("\t".join(header))
+    with app.session() as s:
+        for case in casestore.iter_cases(s):  # streamed when piped: 100,000 cases need no memory
+            deadline = case_deadline(app, case)
+            if not which.keeps(case, deadline):
+                continue
+            c = case_to_json(case, deadline)
+            if fmt == "json":
+                item = json.dumps(c, ensure_ascii=False, indent=2).replace("\n", "\n  ")
+                sys.stdout.write(("," if wrote else "") + "\n  " + item)
+                wrote = True
+                continue
+            line = (c["id"], c["status"], ",".join(c["request_types"]), f"{c['fee_yen']:,}", c["due_on"],
+                    due_text(deadline), "agent" if c["agent"] else "-", ",".join(c["missing"]) or "-",
+                    ",".join(c["flags"]) or "-")
+            if terminal:
+                rows.append((line, deadline))
+            else:  # piped: whole values, one case a line, for grep and awk
+                print("\t".join(line))
+    if fmt == "json":
+        sys.stdout.write("\n]\n" if wrote else "]\n")
+    elif terminal:
+        _print_table(app, header, rows)
+
+
+def _print_table(app: App, header: tuple[str, ...], rows: list[tuple[tuple[str, ...], Deadline | None]]) -> None:
     table = Table(*header, box=None)
-    for line, (_, d) in zip(lines, rows, strict=True):
+    for line, d in rows:
         overdue = d is not None and not d.stopped and d.days_left < 0
         soon = d is not None and not d.stopped and d.days_left <= app.policy.deadline.due_soon_days
         table.add_row(*line, style="bold red" if overdue else "yellow" if soon else None)

@@ -405,3 +405,25 @@ def test_staff_confirm_a_form_read_from_an_image_and_correct_the_fee(app: App) -
     assert len(notices) == fee_notices + 1 and "2,000円" in body_of(notices[-1])
     confirmed = [d for t, _, d in events(app, case_id) if t == "staff_confirm_form"]
     assert confirmed == [{"request_types": ["disclose", "notify_purpose"], "corrected_from": ["disclose"]}]
+
+
+def test_the_streamed_export_is_exactly_the_json_array(app: App) -> None:
+    from bot.cli import _state, cli
+    from bot.export import case_to_json
+
+    runner = CliRunner()
+    try:
+        _state.clear()
+        _state["app"] = app
+        assert runner.invoke(cli, ["cases", "export"]).stdout == "[]\n"
+        assert runner.invoke(cli, ["cases", "list", "--format", "json"]).stdout == "[]\n"
+        for n, who in enumerate(("taro", "hanako", "jiro")):
+            deliver(app, complete_request(f"{who} <{who}@example.com>"), name=f"{n}.eml")
+        run_once(app)
+        with app.session() as s:
+            expected = [case_to_json(c) for c in casestore.all_cases(s)]
+        out = runner.invoke(cli, ["cases", "export"]).stdout
+        assert out == json.dumps(expected, ensure_ascii=False, indent=2) + "\n"
+        assert len(json.loads(runner.invoke(cli, ["cases", "list", "--format", "json"]).stdout)) == 3
+    finally:
+        _state.clear()
