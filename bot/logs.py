@@ -1,6 +1,6 @@
 """Logging for madoguchi: text or JSON lines, identifiers only, never personal data.
 
-What a log line may carry (docs/_security_logs.md): case ids (20250602-001), the first 16
+What a log line may carry (docs/security.md, "Logs"): case ids (20250602-001), the first 16
 hex digits of the sha256 of a stored raw message (the key `madoguchi quarantine` shows),
 outbound row ids, step and outcome names, document kinds, counts, server URLs without the
 user, and exception *types*. Never: addresses, names, subjects, bodies, filenames,
