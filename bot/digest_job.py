@@ -90,8 +90,10 @@ def digest_data(app: App) -> dict[str, Any]:
     today = app.clock.today()
     with app.session() as s:
         cases = [_digest_case(app, c, today) for c in casestore.all_cases(s)]
+        # A quarantined mail whose stored copy the retention policy deleted can no longer be
+        # replayed: it stays in `quarantine list` as a record but no longer asks staff to act.
         quarantined = [DigestItem(m.sha256[:12], m.received_at.astimezone(tz), f"{m.step}: {m.reason}")
-                       for m in casestore.quarantined(s)]
+                       for m in casestore.quarantined(s) if app.raw.has(m.sha256)]
         inquiries = [DigestItem(m.mailbox_key or m.sha256[:12], m.received_at.astimezone(tz), m.from_addr)
                      for m in casestore.inquiries(s)]
         failed = [DigestItem(f"[#{o.case_id}]" if o.case_id else "（担当者宛）", o.created_at.astimezone(tz),

@@ -149,6 +149,7 @@ def store(tmp_path: Path) -> Any:
             InboundMessage(sha256="cd" * 32, from_addr="asker@example.net", received_at=_jst(6, 16, 6),
                            mailbox_key="cur/1718.inquiry", outcome="inquiry"),
         ])
+    app.raw.put_as("ab" * 32, b"the quarantined mail, kept for a replay")
     yield app
     app.close()
 
@@ -363,3 +364,25 @@ def test_the_answer_step_names_the_disclosure_method_the_requester_chose() -> No
             "created_at": T0, "request_types": ("disclose",)}
     assert "書面で送付" in next_step(DigestCase(id="1", status="in_progress", disclosure_method="paper", **base))[0]
     assert "ご請求者に確認" in next_step(DigestCase(id="2", status="in_progress", **base))[0]
+
+
+def test_a_quarantined_mail_deleted_by_retention_leaves_the_digest(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from bot.app import build_app
+    from bot.digest_job import digest_text
+    from bot.mailbox import Incoming
+    from bot.pipeline import handle
+    from config.settings import load_settings
+
+    env = {"MADOGUCHI_MAILBOX_URL": f"maildir:{tmp_path}/mail", "MADOGUCHI_OUTBOX_URL": f"dir:{tmp_path}/out",
+           "MADOGUCHI_DATABASE_URL": f"sqlite:///{tmp_path}/m.db", "MADOGUCHI_DATA_DIR": str(tmp_path / "d"),
+           "MADOGUCHI_MAX_MESSAGE_BYTES": "100", "MADOGUCHI_NOW": "2025-06-02T08:30:00+09:00"}
+    app = build_app(load_settings(environ=env))
+    try:
+        result = handle(app, Incoming(key="big", raw=b"From: MAILER-DAEMON@x.example\r\n\r\n" + b"x" * 200),
+                        mark_mailbox=False)
+        assert result.outcome == "quarantined"
+        assert result.sha256[:12] in digest_text(app)
+        app.raw.delete(result.sha256)  # as the retention policy does after raw_messages_days
+        assert result.sha256[:12] not in digest_text(app)
+    finally:
+        app.close()
