@@ -18,36 +18,25 @@ import pytest
 from PIL import Image
 
 from bot import casestore
-from bot.app import App, build_app
+from bot.app import App
 from bot.db import OutboundMessage
 from bot.delivery import deliver_queued
 from bot.export import case_to_json
 from bot.mailbox import Incoming
 from bot.models import Attachment
 from bot.pipeline import Result, handle
-from config.settings import load_settings
 from parsers.attachments import read_attachment
-from tests import factory
+from tests import apps, factory
+from tests.apps import WINDOW
 from tests.test_fuzz_mail import FastOcr
 from tests.test_pipeline import body_of, outbox
 
-WINDOW = "info@example.jp"
 VICTIM = "victim@example.org"
 SENDER = "taro@example.com"
 
 
 def make_app(tmp_path: Path, **extra: str) -> App:
-    env = {
-        "MADOGUCHI_MAILBOX_URL": f"maildir:{tmp_path}/mail",
-        "MADOGUCHI_OUTBOX_URL": f"dir:{tmp_path}/outbox",
-        "MADOGUCHI_DATABASE_URL": f"sqlite:///{tmp_path}/m.db",
-        "MADOGUCHI_DATA_DIR": str(tmp_path / "data"),
-        "MADOGUCHI_WINDOW_ADDRESS": WINDOW,
-        "MADOGUCHI_STAFF_ADDRESSES": "staff@example.jp",
-        "MADOGUCHI_NOW": "2025-06-02T10:00:00+09:00",
-        **extra,
-    }
-    app = build_app(load_settings(environ=env), actor="tester")
+    app = apps.make_app(tmp_path, **extra)
     app.ocr = FastOcr()
     return app
 

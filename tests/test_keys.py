@@ -13,30 +13,12 @@ import pytest
 from cryptography.exceptions import InvalidTag
 
 from bot import keys
-from bot.app import App, build_app
+from bot.app import App
 from bot.crypto import LEGACY_KEY_ID, Cipher, Keyring, key_id_for
 from bot.runner import run_once
-from config.settings import SettingsError, load_settings
+from config.settings import SettingsError
 from tests import factory
-
-WINDOW = "info@example.jp"
-
-
-def env_for(tmp_path: Path, **extra: str) -> dict[str, str]:
-    return {
-        "MADOGUCHI_MAILBOX_URL": f"maildir:{tmp_path}/mail",
-        "MADOGUCHI_OUTBOX_URL": f"dir:{tmp_path}/outbox",
-        "MADOGUCHI_DATABASE_URL": f"sqlite:///{tmp_path}/m.db",
-        "MADOGUCHI_DATA_DIR": str(tmp_path / "data"),
-        "MADOGUCHI_WINDOW_ADDRESS": WINDOW,
-        "MADOGUCHI_STAFF_ADDRESSES": "staff@example.jp",
-        "MADOGUCHI_NOW": "2025-06-02T10:00:00+09:00",
-        **extra,
-    }
-
-
-def make_app(tmp_path: Path, **extra: str) -> App:
-    return build_app(load_settings(environ=env_for(tmp_path, **extra)), actor="tester")
+from tests.apps import make_app
 
 
 def b64(key: bytes) -> str:

@@ -13,14 +13,14 @@ from pathlib import Path
 import pytest
 
 from bot import casestore, staff
-from bot.app import App, build_app
+from bot.app import App
 from bot.delivery import deliver_queued
 from bot.digest_job import digest_text
 from bot.housekeeping import housekeep
 from bot.logs import configure_logging, message_ref, redact
 from bot.runner import run_once
-from config.settings import load_settings
 from tests import factory
+from tests.apps import make_app
 
 NOW = "2025-06-02T10:00:00+09:00"
 NAME = "山田 太郎"
@@ -62,16 +62,7 @@ def root_logging() -> Iterator[None]:
 
 
 def _app(tmp_path: Path) -> App:
-    env = {
-        "MADOGUCHI_MAILBOX_URL": f"maildir:{tmp_path}/mail",
-        "MADOGUCHI_OUTBOX_URL": f"dir:{tmp_path}/outbox",
-        "MADOGUCHI_DATABASE_URL": f"sqlite:///{tmp_path}/m.db",
-        "MADOGUCHI_DATA_DIR": str(tmp_path / "data"),
-        "MADOGUCHI_WINDOW_ADDRESS": "info@example.jp",
-        "MADOGUCHI_STAFF_ADDRESSES": "staff@example.jp",
-        "MADOGUCHI_NOW": NOW,
-    }
-    return build_app(load_settings(environ=env), actor="tester")
+    return make_app(tmp_path, MADOGUCHI_NOW=NOW)
 
 
 def _deliver(app: App, raw: bytes) -> None:

@@ -19,23 +19,12 @@ from bot.export import case_to_json
 from bot.runner import run_once
 from config.settings import load_settings
 from tests import factory
-
-WINDOW = "info@example.jp"
-NOW = "2025-06-02T10:00:00+09:00"
+from tests.apps import NOW, WINDOW, make_app
 
 
 @pytest.fixture
 def app(tmp_path: Path) -> Iterator[App]:
-    env = {
-        "MADOGUCHI_MAILBOX_URL": f"maildir:{tmp_path}/mail",
-        "MADOGUCHI_OUTBOX_URL": f"dir:{tmp_path}/outbox",
-        "MADOGUCHI_DATABASE_URL": f"sqlite:///{tmp_path}/m.db",
-        "MADOGUCHI_DATA_DIR": str(tmp_path / "data"),
-        "MADOGUCHI_WINDOW_ADDRESS": WINDOW,
-        "MADOGUCHI_STAFF_ADDRESSES": "staff@example.jp",
-        "MADOGUCHI_NOW": NOW,
-    }
-    a = build_app(load_settings(environ=env), actor="tester")
+    a = make_app(tmp_path)
     yield a
     a.close()
 

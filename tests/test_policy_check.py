@@ -12,15 +12,15 @@ import pytest
 from sqlalchemy import func, select
 
 from bot import casestore, staff
-from bot.app import App, build_app
+from bot.app import App
 from bot.db import Case, CaseEvent, OutboundMessage
 from bot.models import CaseFacts, DocumentFact
 from bot.policy_check import CaseClock, Change, PolicyCheck, check_policy, compare, lines, policy_differences, to_json
 from bot.runner import run_once
 from config.policy import Policy, PolicyError, load_policy
-from config.settings import load_settings
 from tests import factory
-from tests.test_pipeline import FORM_DISCLOSE, NOW, WINDOW, complete_request, deliver
+from tests.apps import make_app
+from tests.test_pipeline import FORM_DISCLOSE, complete_request, deliver
 
 SEED = resources.files("config").joinpath("policies", "seed.yaml").read_text(encoding="utf-8")
 DISCLOSE_FEE = "disclose: {label: 保有個人データの開示, fee_yen: 1000}"
@@ -29,16 +29,7 @@ PRINCIPAL = "principal_requires: [identity_document, resident_record]"
 
 @pytest.fixture
 def app(tmp_path: Path) -> Iterator[App]:
-    env = {
-        "MADOGUCHI_MAILBOX_URL": f"maildir:{tmp_path}/mail",
-        "MADOGUCHI_OUTBOX_URL": f"dir:{tmp_path}/outbox",
-        "MADOGUCHI_DATABASE_URL": f"sqlite:///{tmp_path}/m.db",
-        "MADOGUCHI_DATA_DIR": str(tmp_path / "data"),
-        "MADOGUCHI_WINDOW_ADDRESS": WINDOW,
-        "MADOGUCHI_STAFF_ADDRESSES": "staff@example.jp",
-        "MADOGUCHI_NOW": NOW,
-    }
-    a = build_app(load_settings(environ=env), actor="tester")
+    a = make_app(tmp_path)
     yield a
     a.close()
 

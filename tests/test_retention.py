@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from bot import casestore, staff
-from bot.app import App, build_app
+from bot.app import App
 from bot.db import CaseEvent, InboundMessage, OutboundMessage
 from bot.delivery import deliver_queued
 from bot.export import case_to_json
@@ -31,8 +31,8 @@ from bot.retention import (
 from bot.retention import run as run_retention
 from bot.runner import run_once
 from config.policy import Retention, load_policy
-from config.settings import load_settings
 from tests import factory
+from tests.apps import make_app
 from tests.test_pipeline import FORM_DISCLOSE, deliver
 
 JST = dt.timezone(dt.timedelta(hours=9))
@@ -44,12 +44,7 @@ D = dt.date(2025, 6, 2)
 
 @pytest.fixture
 def app(tmp_path: Path) -> Iterator[App]:
-    env = {
-        "MADOGUCHI_MAILBOX_URL": f"maildir:{tmp_path}/mail", "MADOGUCHI_OUTBOX_URL": f"dir:{tmp_path}/outbox",
-        "MADOGUCHI_DATABASE_URL": f"sqlite:///{tmp_path}/m.db", "MADOGUCHI_DATA_DIR": str(tmp_path / "data"),
-        "MADOGUCHI_WINDOW_ADDRESS": "info@example.jp", "MADOGUCHI_NOW": DAY0.isoformat(),
-    }
-    a = build_app(load_settings(environ=env), actor="tester")
+    a = make_app(tmp_path, MADOGUCHI_STAFF_ADDRESSES="", MADOGUCHI_NOW=DAY0.isoformat())
     yield a
     a.close()
 

@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 
 from bot import staff
-from bot.app import App, build_app
+from bot.app import App
 from bot.delivery import deliver_queued
 from bot.runner import run_once
-from config.settings import load_settings
 from parsers.headers import sender_authentication
 from parsers.mime import parse_message
 from tests import factory
+from tests.apps import make_app
 from tests.test_pipeline import body_of, cases, complete_request, deliver, outbox
 
 OURS = "mx.window.example.jp"
@@ -24,17 +24,8 @@ OURS = "mx.window.example.jp"
 
 @pytest.fixture
 def app(tmp_path: Path) -> Iterator[App]:
-    env = {
-        "MADOGUCHI_MAILBOX_URL": f"maildir:{tmp_path}/mail",
-        "MADOGUCHI_OUTBOX_URL": f"dir:{tmp_path}/outbox",
-        "MADOGUCHI_DATABASE_URL": f"sqlite:///{tmp_path}/m.db",
-        "MADOGUCHI_DATA_DIR": str(tmp_path / "data"),
-        "MADOGUCHI_STAFF_ADDRESSES": "staff@example.jp",
-        "MADOGUCHI_TRUSTED_AUTHSERV_IDS": OURS,
-        "MADOGUCHI_MAX_MESSAGE_BYTES": "2000000",
-        "MADOGUCHI_NOW": "2025-06-02T10:00:00+09:00",
-    }
-    a = build_app(load_settings(environ=env), actor="suzuki")
+    a = make_app(tmp_path, actor="suzuki", MADOGUCHI_TRUSTED_AUTHSERV_IDS=OURS,
+                 MADOGUCHI_MAX_MESSAGE_BYTES="2000000")
     yield a
     a.close()
 

@@ -18,14 +18,14 @@ from sqlalchemy.exc import DatabaseError
 from typer.testing import CliRunner
 
 from bot import casestore, staff
-from bot.app import App, build_app
+from bot.app import App
 from bot.audit import export_events
 from bot.chasing import chase_cases
 from bot.delivery import deliver_queued
 from bot.payments_import import import_statement
 from bot.runner import run_once
-from config.settings import load_settings
 from tests import factory
+from tests.apps import make_app
 from tests.test_pipeline import FORM_DISCLOSE, body_of, cases, complete_request, deliver, outbox
 
 DAY0 = dt.datetime(2025, 6, 2, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=9)))
@@ -33,16 +33,7 @@ DAY0 = dt.datetime(2025, 6, 2, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=9)))
 
 @pytest.fixture
 def app(tmp_path: Path) -> Iterator[App]:
-    env = {
-        "MADOGUCHI_MAILBOX_URL": f"maildir:{tmp_path}/mail",
-        "MADOGUCHI_OUTBOX_URL": f"dir:{tmp_path}/outbox",
-        "MADOGUCHI_DATABASE_URL": f"sqlite:///{tmp_path}/m.db",
-        "MADOGUCHI_DATA_DIR": str(tmp_path / "data"),
-        "MADOGUCHI_WINDOW_ADDRESS": "info@example.jp",
-        "MADOGUCHI_STAFF_ADDRESSES": "staff@example.jp",
-        "MADOGUCHI_NOW": DAY0.isoformat(),
-    }
-    a = build_app(load_settings(environ=env), actor="suzuki")
+    a = make_app(tmp_path, actor="suzuki", MADOGUCHI_NOW=DAY0.isoformat())
     yield a
     a.close()
 
@@ -364,11 +355,8 @@ def test_a_new_case_alerts_staff_when_the_policy_says_so(tmp_path: Path) -> None
     assert "new_case: false" in seed
     policy = tmp_path / "policy.yaml"
     policy.write_text(seed.replace("new_case: false", "new_case: true"), encoding="utf-8")
-    env = {"MADOGUCHI_MAILBOX_URL": f"maildir:{tmp_path}/mail", "MADOGUCHI_OUTBOX_URL": f"dir:{tmp_path}/outbox",
-           "MADOGUCHI_DATABASE_URL": f"sqlite:///{tmp_path}/m.db", "MADOGUCHI_DATA_DIR": str(tmp_path / "data"),
-           "MADOGUCHI_STAFF_ADDRESSES": "staff@example.jp,boss@example.jp", "MADOGUCHI_POLICY": str(policy),
-           "MADOGUCHI_NOW": DAY0.isoformat()}
-    a = build_app(load_settings(environ=env))
+    a = make_app(tmp_path, MADOGUCHI_STAFF_ADDRESSES="staff@example.jp,boss@example.jp",
+                 MADOGUCHI_POLICY=str(policy), MADOGUCHI_NOW=DAY0.isoformat())
     try:
         raw = complete_request()
         deliver(a, raw)
