@@ -100,16 +100,11 @@ def cases_export(fmt: Annotated[str, typer.Option("--format", help="json")] = "j
 
     if fmt != "json":
         _fail(f"--format {fmt!r} is not supported; use json", 2)
+    from bot.views import write_json_array
+
     app = _app()
-    out = sys.stdout
-    wrote = False
     with app.session() as s:  # streamed: one case at a time, never the whole store in memory
-        out.write("[")
-        for case in casestore.iter_cases(s):
-            item = json.dumps(case_to_json(case), ensure_ascii=False, indent=2).replace("\n", "\n  ")
-            out.write(("," if wrote else "") + "\n  " + item)
-            wrote = True
-        out.write("\n]\n" if wrote else "]\n")
+        write_json_array(case_to_json(case) for case in casestore.iter_cases(s))
 
 
 @cases_cli.command("list")

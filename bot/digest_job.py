@@ -6,10 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from email.headerregistry import Address
-from email.message import EmailMessage
-from email.policy import SMTP
-from email.utils import format_datetime
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
@@ -39,39 +36,31 @@ def queue_digest(app: App) -> int:
     now = app.clock.now()
     ctx = digest_data(app)
     text, html = render_digest(ctx), render_digest_html(ctx)
+    subject = f"開示等請求窓口 日次ダイジェスト {now:%Y-%m-%d}"
+    with app.session() as s, s.begin():
+        return _queue_to_staff(s, app, "digest", f"{now:%Y%m%d}", None, now,
+                               lambda env: build_message(env, subject, text, html=html))
+
+
+def _queue_to_staff(s: Session, app: App, kind: str, key: str, case_id: str | None, now: dt.datetime,
+                    make_raw: Callable[[Envelope], bytes], prefix: str | None = None) -> int:
+    """Queue one mail per staff address in the caller's transaction, with a Message-ID fixed by
+    (kind, key, address): queuing the same thing again adds nothing. Staff mail is not a reply
+    to anyone (Auto-Submitted: auto-generated) and counts against no requester's cap."""
     domain = app.settings.window_address.rpartition("@")[2]
     queued = 0
-    with app.session() as s, s.begin():
-        for addr in app.settings.staff_addresses:
-            token = hashlib.sha256(f"{now.date()}|{addr}".encode()).hexdigest()[:16]
-            message_id = f"<digest.{now:%Y%m%d}.{token}@{domain}>"
-            if casestore.outbound_exists(s, message_id):
-                continue
-            envelope = Envelope(sender=app.settings.window_address, sender_name=SENDER_NAME, to=addr,
-                                message_id=message_id, date=now, in_reply_to=None, references=(),
-                                auto_submitted="auto-generated")
-            raw = build_multipart(envelope, f"開示等請求窓口 日次ダイジェスト {now:%Y-%m-%d}", text, html)
-            s.add(OutboundMessage(case_id=None, kind="digest", to_addr=addr, message_id=message_id, raw=raw,
-                                  created_at=now, status="queued", automatic=False))
-            queued += 1
+    for addr in app.settings.staff_addresses:
+        token = hashlib.sha256(f"{key}|{addr}".encode()).hexdigest()[:16]
+        message_id = f"<{prefix or kind}.{key}.{token}@{domain}>"
+        if casestore.outbound_exists(s, message_id):
+            continue
+        envelope = Envelope(sender=app.settings.window_address, sender_name=SENDER_NAME, to=addr,
+                            message_id=message_id, date=now, in_reply_to=None, references=(),
+                            auto_submitted="auto-generated")
+        s.add(OutboundMessage(case_id=case_id, kind=kind, to_addr=addr, message_id=message_id,
+                              raw=make_raw(envelope), created_at=now, status="queued", automatic=False))
+        queued += 1
     return queued
-
-
-def build_multipart(env: Envelope, subject: str, text: str, html: str) -> bytes:
-    """multipart/alternative: the plain text first, the HTML as the preferred part."""
-    msg = EmailMessage(policy=SMTP)
-    local, _, domain = env.sender.partition("@")
-    msg["From"] = Address(display_name=env.sender_name, username=local, domain=domain)
-    msg["To"] = env.to
-    msg["Subject"] = subject
-    msg["Date"] = format_datetime(env.date)
-    msg["Message-ID"] = env.message_id
-    msg["Auto-Submitted"] = env.auto_submitted
-    msg["X-Auto-Response-Suppress"] = "All"
-    msg["Precedence"] = "auto_reply"
-    msg.set_content(text, charset="utf-8", cte="base64")
-    msg.add_alternative(html, subtype="html", charset="utf-8", cte="base64")
-    return msg.as_bytes()
 
 
 def digest_text(app: App) -> str:
@@ -136,18 +125,5 @@ def queue_new_case_alert(s: Session, app: App, case: Case, now: dt.datetime) -> 
            "agent": case.agent_present, "due_on": d.due_on, "days_left": d.days_left, "stopped": d.stopped,
            "flags": [flag_note(f) for f in case.flags], "missing": [missing_note(m) for m in case.missing]}
     subject, body = render("new_case_alert", ctx)
-    domain = app.settings.window_address.rpartition("@")[2]
-    queued = 0
-    for addr in app.settings.staff_addresses:
-        token = hashlib.sha256(f"{case.id}|{addr}".encode()).hexdigest()[:16]
-        message_id = f"<alert.{case.id}.{token}@{domain}>"
-        if casestore.outbound_exists(s, message_id):
-            continue
-        envelope = Envelope(sender=app.settings.window_address, sender_name=SENDER_NAME, to=addr,
-                            message_id=message_id, date=now, in_reply_to=None, references=(),
-                            auto_submitted="auto-generated")
-        s.add(OutboundMessage(case_id=case.id, kind="new_case_alert", to_addr=addr, message_id=message_id,
-                              raw=build_message(envelope, subject, body), created_at=now, status="queued",
-                              automatic=False))
-        queued += 1
-    return queued
+    return _queue_to_staff(s, app, "new_case_alert", case.id, case.id, now,
+                           lambda env: build_message(env, subject, body), prefix="alert")

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 from cryptography.exceptions import InvalidTag
 
 from bot.crypto import HEADER_BYTES, KEY_BYTES, LEGACY_KEY_ID, Cipher, Keyring, key_id_for, load_or_create_key, new_key
-from bot.rawstore import BlobStore
+from bot.rawstore import BlobStore, write_atomically
 from config.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
@@ -193,14 +193,7 @@ def _fsync_dir(path: Path) -> None:
 def _write_key(path: Path, key: bytes) -> None:
     """Write a key file atomically, 0600 in a 0700 folder."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.unlink(missing_ok=True)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(key)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    write_atomically(path, key, tmp=path.with_name(path.name + ".tmp"))
     _fsync_dir(path.parent)
 
 

@@ -135,6 +135,7 @@ class RequestFacts:
     agent_name: str | None = None
     disclosure_method: str | None = None
     source: Literal["form", "body", "none"] = "none"
+    lang: str = "ja"  # the language the sender wrote in (the body's; a form does not say)
     read_from_image: bool = False  # a scan or photo: OCR'd names, measured boxes; staff confirm
     confidence: float | None = None  # of the check boxes so read (0 = on the line, 1 = clear)
 

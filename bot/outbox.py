@@ -7,9 +7,10 @@ Message-ID, so a retry after a crash rewrites the same file instead of adding a 
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 from typing import Protocol
+
+from bot.rawstore import write_atomically
 
 
 class DeliveryError(Exception):
@@ -46,14 +47,8 @@ class DirOutbox:
     def deliver(self, raw: bytes, message_id: str, sender: str, recipients: list[str]) -> None:
         name = hashlib.sha256(message_id.encode()).hexdigest()[:32] + ".eml"
         path = self.root / name
-        tmp = self.root / f".{name}.tmp"
         try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(raw)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
+            write_atomically(path, raw, tmp=self.root / f".{name}.tmp")
         except OSError as exc:
             raise TemporaryDeliveryError(f"cannot write to the outbox folder: {exc.strerror}") from exc
 

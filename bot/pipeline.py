@@ -23,7 +23,6 @@ from bot.mailbox import Incoming, Mark
 from bot.models import Attachment, AttachmentReading, DocumentEvidence, ParsedMessage, RequestFacts
 from bot.policy import Event, decide, may_auto_reply
 from bot.replying import queue_reply
-from parsers.body import written_language
 from parsers.headers import case_tags, referenced_ids, robot_reasons, sender_authentication
 
 log = logging.getLogger("madoguchi.pipeline")
@@ -203,6 +202,7 @@ def _request_facts(msg: ParsedMessage, readings: list[AttachmentReading]) -> Req
         agent_name=form.agent_name or body.agent_name,
         disclosure_method=form.disclosure_method or body.disclosure_method,
         source="form",
+        lang=body.lang,
     )
 
 
@@ -220,7 +220,7 @@ def _open_case(app: App, s: Session, incoming: Incoming, digest: str, msg: Parse
         agent_name=facts.agent_name,
         request_types=sorted(facts.request_types),
         disclosure_method=facts.disclosure_method,
-        lang=written_language(msg.text, msg.subject),
+        lang=facts.lang,
         created_at=now,
         updated_at=now,
         due_on=now.date() + dt.timedelta(days=app.policy.response_period_days),

@@ -15,6 +15,18 @@ from pathlib import Path
 from bot.crypto import Cipher
 
 
+def write_atomically(path: Path, data: bytes, tmp: Path | None = None) -> None:
+    """`path` holds all of `data` or what it held before, never part of it (0600; a crash
+    leaves at most the temporary file, which housekeeping removes)."""
+    tmp = tmp or path.with_suffix(f".tmp{os.getpid()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
 def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -39,13 +51,7 @@ class BlobStore:
         path = self._path(digest)
         self.root.mkdir(parents=True, exist_ok=True, mode=0o700)  # `parents` alone would make it 0755
         path.parent.mkdir(exist_ok=True, mode=0o700)
-        tmp = path.with_suffix(f".tmp{os.getpid()}")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(self._cipher.seal(data, digest.encode()))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        write_atomically(path, self._cipher.seal(data, digest.encode()))
 
     def get(self, digest: str) -> bytes:
         return self._cipher.open(self._path(digest).read_bytes(), digest.encode())

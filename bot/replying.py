@@ -116,6 +116,11 @@ def _fee_breakdown(case: Case, policy: Policy) -> list[str]:
     return lines
 
 
+def window_sender_name(policy: Policy) -> str:
+    """The display name of every mail the window sends to a requester."""
+    return f"{policy.company.name} {policy.company.window_name}"
+
+
 def queue_reply(s: Session, case: Case, kind: str, *, policy: Policy, window_address: str, now: dt.datetime,
                 answering: InboundMessage | None, cause: str, automatic: bool = True,
                 extra: dict[str, Any] | None = None, followup: bool = False) -> OutboundMessage | None:
@@ -128,7 +133,7 @@ def queue_reply(s: Session, case: Case, kind: str, *, policy: Policy, window_add
     refs = _references(answering)
     envelope = Envelope(
         sender=window_address,
-        sender_name=f"{policy.company.name} {policy.company.window_name}",
+        sender_name=window_sender_name(policy),
         to=case.requester_email,
         message_id=message_id,
         date=now,

@@ -14,7 +14,7 @@ from bot import casestore
 from bot.app import App
 from bot.db import OutboundMessage
 from bot.policy import may_auto_reply
-from bot.replying import reply_message_id
+from bot.replying import reply_message_id, window_sender_name
 from parsers.headers import case_tags, robot_reasons, sender_authentication
 from replies.render import Envelope, build_message, render
 
@@ -52,7 +52,7 @@ def queue_size_notice(app: App, raw: bytes, digest: str) -> bool:
                "size_mb": f"{len(raw) / (1024 * 1024):.1f}", "limit_mb": f"{limit_mb:.0f}"}
         subject, body = render("size_notice", ctx)
         envelope = Envelope(sender=app.settings.window_address,
-                            sender_name=f"{app.policy.company.name} {app.policy.company.window_name}",
+                            sender_name=window_sender_name(app.policy),
                             to=msg.from_addr, message_id=message_id, date=now, in_reply_to=msg.message_id,
                             references=(msg.message_id,) if msg.message_id else ())
         s.add(OutboundMessage(case_id=case_id, kind="size_notice", to_addr=msg.from_addr, message_id=message_id,

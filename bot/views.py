@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -87,36 +89,37 @@ def due_text(deadline: Deadline | None) -> str:
 
 
 def list_cases(app: App, which: CaseFilter, fmt: str) -> None:
-    header = ("id", "status", "types", "fee", "due", "left", "agent", "missing", "flags")
-    terminal = sys.stdout.isatty() and fmt != "json"
-    rows: list[tuple[tuple[str, ...], Deadline | None]] = []
-    wrote = False
-    if fmt == "json":
-        sys.stdout.write("[")
-    elif not terminal:
+    with app.session() as s:  # streamed: 100,000 cases need no memory unless shown as a table
+        listed = ((case_to_json(case, d), d) for case in casestore.iter_cases(s)
+                  for d in (case_deadline(app, case),) if which.keeps(case, d))
+        if fmt == "json":
+            write_json_array(c for c, _ in listed)
+            return
+        header = ("id", "status", "types", "fee", "due", "left", "agent", "missing", "flags")
+        lines = ((_list_line(c, d), d) for c, d in listed)
+        if sys.stdout.isatty():
+            _print_table(app, header, list(lines))
+            return
         print("\t".join(header))
-    with app.session() as s:
-        for case in casestore.iter_cases(s):  # streamed when piped: 100,000 cases need no memory
-            deadline = case_deadline(app, case)
-            if not which.keeps(case, deadline):
-                continue
-            c = case_to_json(case, deadline)
-            if fmt == "json":
-                item = json.dumps(c, ensure_ascii=False, indent=2).replace("\n", "\n  ")
-                sys.stdout.write(("," if wrote else "") + "\n  " + item)
-                wrote = True
-                continue
-            line = (c["id"], c["status"], ",".join(c["request_types"]), f"{c['fee_yen']:,}", c["due_on"],
-                    due_text(deadline), "agent" if c["agent"] else "-", ",".join(c["missing"]) or "-",
-                    ",".join(c["flags"]) or "-")
-            if terminal:
-                rows.append((line, deadline))
-            else:  # piped: whole values, one case a line, for grep and awk
-                print("\t".join(line))
-    if fmt == "json":
-        sys.stdout.write("\n]\n" if wrote else "]\n")
-    elif terminal:
-        _print_table(app, header, rows)
+        for line, _ in lines:  # piped: whole values, one case a line, for grep and awk
+            print("\t".join(line))
+
+
+def _list_line(c: dict[str, Any], deadline: Deadline | None) -> tuple[str, ...]:
+    return (c["id"], c["status"], ",".join(c["request_types"]), f"{c['fee_yen']:,}", c["due_on"], due_text(deadline),
+            "agent" if c["agent"] else "-", ",".join(c["missing"]) or "-", ",".join(c["flags"]) or "-")
+
+
+def write_json_array(items: Iterable[dict[str, Any]]) -> None:
+    """The same text as `json.dumps(list(items), indent=2)`, written an item at a time."""
+    out = sys.stdout
+    out.write("[")
+    wrote = False
+    for item in items:
+        text = json.dumps(item, ensure_ascii=False, indent=2).replace("\n", "\n  ")
+        out.write(("," if wrote else "") + "\n  " + text)
+        wrote = True
+    out.write("\n]\n" if wrote else "]\n")
 
 
 def _print_table(app: App, header: tuple[str, ...], rows: list[tuple[tuple[str, ...], Deadline | None]]) -> None:

@@ -240,6 +240,7 @@ def facts_from_body(text: str, subject: str = "") -> RequestFacts:
         agent_name=sender if agent_present else None,
         disclosure_method=_method(main) if types else None,
         source="body",
+        lang=_language(main, subject),
     )
 
 
@@ -260,6 +261,10 @@ def written_language(text: str, subject: str = "") -> str:
     the sender's own words above the signature count, and English must clearly dominate.
     """
     main, _ = _split_signature(own_text(text))
+    return _language(main, subject)
+
+
+def _language(main: str, subject: str) -> str:
     sample = f"{subject}\n{main}"
     ja = len(_JA_CHAR_RE.findall(sample))
     words = len(_LATIN_WORD_RE.findall(sample))

@@ -104,7 +104,7 @@ class Envelope:
 
 
 def build_message(env: Envelope, subject: str, body: str,
-                  attachments: tuple[OutgoingAttachment, ...] = ()) -> bytes:
+                  attachments: tuple[OutgoingAttachment, ...] = (), html: str | None = None) -> bytes:
     """A complete message with the headers the contract requires of every reply.
 
     Two parts never change between replies: the From header (the company's name, folded into
@@ -126,6 +126,8 @@ def build_message(env: Envelope, subject: str, body: str,
     msg["X-Auto-Response-Suppress"] = "All"
     msg["Precedence"] = "auto_reply"
     msg.set_content(body, charset="utf-8", cte="base64")
+    if html is not None:  # multipart/alternative: the text first, the HTML as the preferred part
+        msg.add_alternative(html, subtype="html", charset="utf-8", cte="base64")
     for n, att in enumerate(attachments):
         maintype, _, subtype = att.content_type.partition("/")
         msg.add_attachment(_placeholder_data(n), maintype=maintype, subtype=subtype, filename=att.filename)

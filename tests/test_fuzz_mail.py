@@ -469,7 +469,7 @@ def test_text_readers_never_raise_on_their_own_vocabulary(words: list[str], subj
 
 
 STEPS = ["_parse", "robot_reasons", "_read_attachments", "_request_facts", "_thread_case", "_open_case",
-         "_add_documents", "_decide", "queue_reply", "written_language", "holder_of"]
+         "_add_documents", "_decide", "queue_reply", "holder_of"]
 
 
 def test_a_failure_at_any_step_is_quarantined_whole_and_the_next_message_goes_on() -> None:
