@@ -7,6 +7,9 @@ fixed clock. Tests pass what they change as `MADOGUCHI_*` keyword arguments.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from bot.app import App, build_app
 from config.settings import load_settings
@@ -30,3 +33,17 @@ def app_env(tmp_path: Path, **overrides: str) -> dict[str, str]:
 
 def make_app(tmp_path: Path, actor: str = "tester", **overrides: str) -> App:
     return build_app(load_settings(environ=app_env(tmp_path, **overrides)), actor=actor)
+
+
+def poison_parser(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the pipeline's parser fail on any mail containing POISON (a parser bug, as it were)."""
+    import bot.pipeline as pipeline
+
+    real = pipeline._parse
+
+    def fragile(raw: bytes) -> Any:
+        if b"POISON" in raw:
+            raise RuntimeError("boom")
+        return real(raw)
+
+    monkeypatch.setattr(pipeline, "_parse", fragile)

@@ -19,7 +19,7 @@ from bot.export import case_to_json
 from bot.runner import run_once
 from config.settings import load_settings
 from tests import factory
-from tests.apps import NOW, WINDOW, make_app
+from tests.apps import NOW, WINDOW, make_app, poison_parser
 
 
 @pytest.fixture
@@ -198,16 +198,7 @@ def test_general_inquiry_is_left_unread_for_staff(app: App) -> None:
 
 
 def test_a_failing_message_is_quarantined_and_the_next_goes_on(app: App, monkeypatch: pytest.MonkeyPatch) -> None:
-    import bot.pipeline as pipeline
-
-    real = pipeline._parse
-
-    def fragile(raw: bytes):  # type: ignore[no-untyped-def]
-        if b"POISON" in raw:
-            raise RuntimeError("boom")
-        return real(raw)
-
-    monkeypatch.setattr(pipeline, "_parse", fragile)
+    poison_parser(monkeypatch)
     deliver(app, factory.mail(sender="a@example.com", subject="POISON", body="開示を請求します。"), "1")
     deliver(app, complete_request(), "2")
     report = run_once(app)

@@ -32,7 +32,7 @@ from bot.retention import run as run_retention
 from bot.runner import run_once
 from config.policy import Retention, load_policy
 from tests import factory
-from tests.apps import make_app
+from tests.apps import make_app, poison_parser
 from tests.test_pipeline import FORM_DISCLOSE, deliver
 
 JST = dt.timezone(dt.timedelta(hours=9))
@@ -99,16 +99,7 @@ def test_the_seed_policy_keeps_documents_30_days_mails_90_and_names_3_years() ->
 
 def test_expired_data_goes_the_rest_stays_and_every_deletion_is_recorded(
         app: App, monkeypatch: pytest.MonkeyPatch) -> None:
-    import bot.pipeline as pipeline
-
-    real = pipeline._parse
-
-    def fragile(raw: bytes):  # type: ignore[no-untyped-def]
-        if b"POISON" in raw:
-            raise RuntimeError("boom")
-        return real(raw)
-
-    monkeypatch.setattr(pipeline, "_parse", fragile)
+    poison_parser(monkeypatch)
 
     # Four years ago: a case answered and closed (D), an inquiry.
     old = new_case(app, request("古田 一郎", "furuta@example.com", "東京都古区1-1"))
