@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from bot.db import Case, CaseCounter, CaseEvent, Document, InboundMessage, OutboundMessage, Payment
@@ -43,20 +44,39 @@ def cases_referenced(s: Session, message_ids: tuple[str, ...]) -> list[str]:
     return seen
 
 
-def get_case(s: Session, case_id: str) -> Case | None:
-    return s.get(Case, case_id)
+def get_case(s: Session, case_id: str, *, lock: bool = False) -> Case | None:
+    """`lock=True` for a change: on PostgreSQL the row stays locked until the transaction ends,
+    so a worker's follow-up and a staff action on the same case happen one after the other."""
+    return s.get(Case, case_id, with_for_update=lock or None, populate_existing=lock)
 
 
 def new_case_id(s: Session, today: dt.date) -> str:
     """Readable, stable ids (20250602-001): staff quote them on the phone and in bank transfers."""
     day = today.strftime("%Y%m%d")
-    counter = s.scalar(select(CaseCounter).where(CaseCounter.day == day))
-    if counter is None:
-        counter = CaseCounter(day=day, last=0)
-        s.add(counter)
+    counter = _day_counter(s, day)
     counter.last += 1
     s.flush()
     return f"{day}-{counter.last:03d}"
+
+
+def _day_counter(s: Session, day: str) -> CaseCounter:
+    """The day's counter row, locked until the case's transaction ends.
+
+    Several workers open cases at once on PostgreSQL: the row lock makes them take numbers
+    one after another, and the first case of a day is created by exactly one of them (the
+    other meets the unique day, and locks the row that one made).
+    """
+    locked = select(CaseCounter).where(CaseCounter.day == day).with_for_update()
+    counter = s.scalar(locked)
+    if counter is None:
+        try:
+            with s.begin_nested():
+                s.add(CaseCounter(day=day, last=0))
+        except IntegrityError:
+            pass
+        counter = s.scalar(locked.execution_options(populate_existing=True))
+        assert counter is not None
+    return counter
 
 
 def case_facts(case: Case) -> CaseFacts:

@@ -36,7 +36,7 @@ def chase_cases(app: App, *, dry_run: bool = False) -> ChaseReport:
                                  .order_by(Case.id)))
     for case_id in waiting:
         with app.session() as s, s.begin():
-            case = casestore.get_case(s, case_id)
+            case = casestore.get_case(s, case_id, lock=True)
             if case is None or case.status not in WAITING_ON_REQUESTER:
                 continue
             action = chase(case.waiting_since, case.reminded_on, today, rules)

@@ -92,6 +92,33 @@ def run(once: Annotated[bool, typer.Option("--once", help="one pass, then exit")
     print_pass_report(app, report)
 
 
+@cli.command()
+def worker(until_idle: Annotated[bool, typer.Option("--until-idle", help="exit once nothing is left to do "
+                                                                        "(one worker draining a backlog)")] = False,
+           ) -> None:
+    """One of several processes sharing the work on PostgreSQL; one of them leads and reads the mailbox."""
+    import signal
+    import threading
+
+    from bot.workers import WorkerError, require_postgresql, run_worker
+
+    app = _app()
+    try:
+        require_postgresql(app)
+    except WorkerError as exc:
+        _fail(str(exc), 2)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        report = run_worker([app], stop, until_idle=until_idle)
+    finally:
+        app.close()
+    parts = ", ".join(f"{k}: {v}" for k, v in sorted(report.outcomes.items())) or "none"
+    typer.echo(f"worker: {report.handled} messages handled ({parts}); "
+               f"{'led' if report.led else 'did not lead'}, {report.queued} read into the queue")
+
+
 @cases_cli.command("export")
 def cases_export(fmt: Annotated[str, typer.Option("--format", help="json")] = "json") -> None:
     """Every case as a JSON array (the contract's schema)."""

@@ -213,6 +213,32 @@ class MailboxState(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
 
+class WorkItem(Base):
+    """A mailbox message handed from the leader to the workers (`madoguchi worker`, PostgreSQL).
+
+    The leader stores the raw mail (encrypted, by digest) and adds a row; a worker claims
+    the row with SELECT … FOR UPDATE SKIP LOCKED and holds that lock while it handles the
+    message, so a worker that dies simply lets go of it. `sender_key` keeps one sender's mail
+    in arrival order (a follow-up never overtakes its request). `mark` is the outcome's
+    mailbox mark, applied by the leader, which alone talks to the mailbox.
+    """
+
+    __tablename__ = "work_items"
+    __table_args__ = (Index("ix_work_items_pending", "state", "sender_key", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mailbox_key: Mapped[str] = mapped_column(String(500), unique=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    sender_key: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(8), default="pending")  # pending, done
+    mark: Mapped[str | None] = mapped_column(String(16))
+    marked: Mapped[bool] = mapped_column(Boolean, default=False)
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    worker: Mapped[str | None] = mapped_column(String(100))
+    queued_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    done_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
 class CaseCounter(Base):
     """Per-day sequence for readable case ids (20250602-001), allocated in the case's transaction."""
 

@@ -3,7 +3,9 @@
 Temporary failures (4xx, timeouts, a server that is down) are retried with a growing
 pause until `delivery_retry_hours` after the reply was queued; permanent failures (5xx)
 and replies that ran out of time are marked failed, shown by `cases show` and the digest.
-Delivery is exclusive per deployment: a thread lock within the process, and a lock file
+Delivery is exclusive per reply. On PostgreSQL each reply is claimed with a row lock, so
+any number of workers deliver side by side (`_deliver_claimed`). On SQLite it is a thread
+lock within the process, and a lock file
 (data_dir/delivery.lock, released by the OS if the process dies) across processes, so the
 scheduler's job, a pass and a `run --once` started by hand never hand the same reply to the
 server twice. Because of that lock, no database transaction is held while the server is
@@ -50,6 +52,9 @@ def retry_pause(attempts: int) -> dt.timedelta:
 
 
 def deliver_queued(app: App) -> DeliveryReport:
+    if app.engine.dialect.name == "postgresql":
+        with _LOCK:  # one outbox connection per process; other processes are kept off by row locks
+            return _deliver_claimed(app)
     with _LOCK, _delivery_lock(app.settings.data_dir) as ours:
         if not ours:
             log.info("another process is delivering replies for this deployment; leaving them to it")
@@ -93,6 +98,57 @@ def _deliver_due(app: App) -> DeliveryReport:
     return DeliveryReport(**counts)
 
 
+def _deliver_claimed(app: App) -> DeliveryReport:
+    """On PostgreSQL, any number of processes deliver: each reply is claimed with a row lock
+    (FOR UPDATE SKIP LOCKED) held while the server takes it, and marked in that transaction.
+
+    Holding the lock through the SMTP exchange is what makes two workers never hand the same
+    reply over; unlike SQLite, a row lock blocks nobody else's intake or staff command. A
+    worker killed mid-exchange lets go of the lock with its connection; the reply is then
+    sent again by another (the same bytes and Message-ID), as after a crash in one process.
+    """
+    counts = {"sent": 0, "retry": 0, "failed": 0}
+    try:
+        while True:
+            with app.session() as s, s.begin():
+                now = app.clock.now()
+                out = s.scalars(
+                    select(OutboundMessage)
+                    .where(OutboundMessage.status == "queued")
+                    .where(or_(OutboundMessage.next_attempt_at.is_(None), OutboundMessage.next_attempt_at <= now))
+                    .order_by(OutboundMessage.id).limit(1)
+                    .with_for_update(skip_locked=True)
+                ).first()
+                if out is None:
+                    break
+                counts[_hand_over(app, s, out)] += 1
+    finally:
+        if sum(counts.values()):
+            app.outbox.close()
+    return DeliveryReport(**counts)
+
+
+def _hand_over(app: App, s: Session, out: OutboundMessage) -> str:
+    error: DeliveryError | None = None
+    try:
+        app.outbox.deliver(out.raw, out.message_id, app.settings.window_address, [out.to_addr])
+    except DeliveryError as exc:
+        error = exc
+    return _record_attempt(app, s, out, error)
+
+
+def _record_attempt(app: App, s: Session, out: OutboundMessage, error: DeliveryError | None) -> str:
+    now = app.clock.now()
+    out.attempts += 1
+    if error is not None:
+        return _failed(app, s, out, error, now)
+    out.status = "sent"
+    out.sent_at = now
+    out.next_attempt_at = None
+    casestore.add_event(s, out.case_id, now, "madoguchi", "reply_delivered", {"message_id": out.message_id})
+    return "sent"
+
+
 def _deliver_one(app: App, out_id: int) -> str | None:
     with app.session() as s:
         out = s.get(OutboundMessage, out_id)
@@ -107,15 +163,7 @@ def _deliver_one(app: App, out_id: int) -> str | None:
     with app.session() as s, s.begin():
         out = s.get(OutboundMessage, out_id)
         assert out is not None  # replies are never deleted
-        now = app.clock.now()
-        out.attempts += 1
-        if error is not None:
-            return _failed(app, s, out, error, now)
-        out.status = "sent"
-        out.sent_at = now
-        out.next_attempt_at = None
-        casestore.add_event(s, out.case_id, now, "madoguchi", "reply_delivered", {"message_id": out.message_id})
-        return "sent"
+        return _record_attempt(app, s, out, error)
 
 
 def _failed(app: App, s: Session, out: OutboundMessage, exc: DeliveryError, now: dt.datetime) -> str:

@@ -61,7 +61,8 @@ BATCH_UIDS = 50
 BATCH_BYTES = 64 * 1024 * 1024
 IDLE_RENEW_SECONDS = 25 * 60  # RFC 2177: a server may end an IDLE after 30 minutes
 STOP_CHECK_SECONDS = 1.0  # how often a wait looks whether the service is stopping
-FLAGS: dict[str, list[bytes]] = {"processed": [SEEN], "ignored": [SEEN], "quarantined": [SEEN, FLAGGED]}
+FLAGS: dict[str, list[bytes]] = {"processed": [SEEN], "ignored": [SEEN], "quarantined": [SEEN, FLAGGED],
+                                 "queued": []}
 
 
 class MailboxError(Exception):
@@ -400,6 +401,18 @@ class ImapMailbox:
             self._deferred.setdefault(mark, []).append(uid)
             return
         self._mark_now(validity, {mark: [uid]})
+
+    def mark_many(self, marks: list[tuple[str, Mark]]) -> None:
+        """Marks decided elsewhere (by the workers), sent as one STORE or MOVE per outcome."""
+        by_validity: dict[int, dict[Mark, list[int]]] = {}
+        for key, mark in marks:
+            parsed = _parse_key(key)
+            if parsed is None:
+                log.warning("%s: ignoring a mark for a key that is not UIDVALIDITY:UID", self.target)
+                continue
+            by_validity.setdefault(parsed[0], {}).setdefault(mark, []).append(parsed[1])
+        for validity, groups in by_validity.items():
+            self._mark_now(validity, groups)
 
     def _flush_marks(self) -> None:
         if not self._deferred or self._state is None:

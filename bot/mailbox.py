@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
 
-Mark = Literal["processed", "inquiry", "quarantined", "ignored"]
+# "queued": taken into the workers' queue (bot/work_queue.py); counts as read for the reader's
+# position but changes nothing a person sees. The outcome's own mark follows once handled.
+Mark = Literal["processed", "inquiry", "quarantined", "ignored", "queued"]
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,10 @@ class Mailbox(Protocol):
         """Record the outcome in the mailbox itself (seen, moved, left unread)."""
         ...
 
+    def mark_many(self, marks: list[tuple[str, Mark]]) -> None:
+        """Outcomes decided elsewhere (by the workers), applied together."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -43,7 +49,7 @@ class MaildirMailbox:
     operator wants them seen), flagged (F) when it was quarantined.
     """
 
-    FLAGS: dict[str, str] = {"processed": "S", "ignored": "S", "quarantined": "F"}
+    FLAGS: dict[str, str] = {"processed": "S", "ignored": "S", "quarantined": "F", "queued": ""}
 
     def __init__(self, root: Path, inquiry_flags: str = "") -> None:
         self.root = root
@@ -64,13 +70,24 @@ class MaildirMailbox:
             yield Incoming(key=path.name, raw=raw)
 
     def mark(self, key: str, mark: Mark) -> None:
-        src = self.root / "new" / key
         flags = self._inquiry_flags if mark == "inquiry" else self.FLAGS[mark]
         base = key.split(":2,", 1)[0]
         dst = self.root / "cur" / f"{base}:2,{flags}"
-        # Already moved when an earlier run crashed between the move and its commit.
-        with contextlib.suppress(FileNotFoundError):
-            os.replace(src, dst)
+        # Already moved when an earlier run crashed between the move and its commit; or moved
+        # to cur/ without flags when it was queued for the workers, and now gets its outcome.
+        for src in (self.root / "new" / key, *self._queued_copies(base)):
+            with contextlib.suppress(FileNotFoundError):
+                if src != dst:
+                    os.replace(src, dst)
+                return
+
+    def mark_many(self, marks: list[tuple[str, Mark]]) -> None:
+        for key, mark in marks:
+            self.mark(key, mark)
+
+    def _queued_copies(self, base: str) -> list[Path]:
+        queued = self.root / "cur" / f"{base}:2,"
+        return [queued] if queued.exists() else []
 
     def close(self) -> None:
         return None

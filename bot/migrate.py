@@ -6,8 +6,10 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
+MIGRATION_LOCK = 0x6D696772  # "migr": one migration at a time per PostgreSQL database
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
@@ -22,5 +24,8 @@ def upgrade(engine: Engine) -> None:
     """Bring the schema to the newest revision; a no-op when it is there already."""
     cfg = alembic_config(str(engine.url))
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # Workers started together would otherwise race to create the same tables.
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK})
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")

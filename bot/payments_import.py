@@ -70,7 +70,7 @@ def _record(app: App, match: Match) -> bool:
     with app.session() as s, s.begin():
         if s.scalar(select(BankTransfer.id).where(BankTransfer.fingerprint == t.fingerprint)) is not None:
             return False  # another import got there first
-        case = casestore.get_case(s, match.case_id) if match.case_id else None
+        case = casestore.get_case(s, match.case_id, lock=True) if match.case_id else None
         s.add(BankTransfer(fingerprint=t.fingerprint, booked_on=t.booked_on, amount_yen=t.amount_yen,
                            outcome=match.outcome, case_id=case.id if case else None, imported_at=now,
                            imported_by=app.actor))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -27,6 +28,7 @@ from parsers.headers import case_tags, referenced_ids, robot_reasons, sender_aut
 
 log = logging.getLogger("madoguchi.pipeline")
 
+Marker = Callable[[str, Mark], None]
 Outcome = Literal["request", "followup", "inquiry", "robot", "duplicate", "quarantined"]
 MARKS: dict[str, Mark] = {
     "request": "processed",
@@ -58,12 +60,13 @@ class Result:
     sha256: str = ""
 
 
-def handle(app: App, incoming: Incoming, *, mark_mailbox: bool = True) -> Result:
+def handle(app: App, incoming: Incoming, *, mark_mailbox: bool = True, marker: Marker | None = None) -> Result:
     """Process one mailbox message end to end. Never raises for the message's content.
 
-    `mark_mailbox=False` is for replaying a stored message that is no longer in the mailbox.
+    `mark_mailbox=False` is for replaying a stored message that is no longer in the mailbox;
+    a `marker` receives the mark instead of the mailbox (a worker hands it to the leader).
     """
-    mark = app.mailbox.mark if mark_mailbox else _no_mark
+    mark = marker or (app.mailbox.mark if mark_mailbox else _no_mark)
     digest = app.raw.put(incoming.raw)  # kept before anything reads it
     with app.session() as s:
         seen = casestore.inbound_by_sha(s, digest)
@@ -164,7 +167,7 @@ def _thread_case(s: Session, msg: ParsedMessage) -> Case | None:
     """The case this mail continues: by our Message-IDs or the [#ID] tag, from its requester only."""
     candidates = casestore.cases_referenced(s, referenced_ids(msg)) + list(case_tags(msg.subject))
     for case_id in candidates:
-        case = casestore.get_case(s, case_id)
+        case = casestore.get_case(s, case_id, lock=True)
         if case is not None and case.requester_email == msg.from_addr:
             return case
     return None

@@ -46,6 +46,36 @@ class PassReport:
 
 def run_once(app: App, stop: threading.Event | None = None) -> PassReport:
     """Ingest every message not yet seen, then deliver every queued reply."""
+    with mailbox_reader(app):
+        return _pass(app, stop)
+
+
+@contextlib.contextmanager
+def mailbox_reader(app: App) -> Iterator[None]:
+    """On PostgreSQL, the leader lock the workers use: one reader of the mailbox at a time.
+
+    Also finishes what `madoguchi worker`s left in their queue (a deployment that went back
+    from workers to `run`), so no message waits for a worker that will never come.
+    """
+    if app.engine.dialect.name != "postgresql":
+        yield
+        return
+    from bot.workers import Leadership, apply_marks, work_one, worker_name
+
+    leadership = Leadership(app.engine)
+    if not leadership.try_take():
+        raise SchedulerBusy("a `madoguchi worker` (or another `madoguchi run`) leads this deployment and reads "
+                            "the mailbox; stop it first, or let the workers do the work")
+    try:
+        while work_one(app, worker_name()):
+            pass
+        apply_marks(app)
+        yield
+    finally:
+        leadership.release()
+
+
+def _pass(app: App, stop: threading.Event | None = None) -> PassReport:
     report = PassReport()
     for incoming in app.mailbox.fetch_new():
         report.results.append(handle(app, incoming))
@@ -82,7 +112,7 @@ def run_forever(app: App) -> None:
         log.info("signal %s: stopping after the message in hand", signum)
         stop.set()
 
-    with scheduler_lock(app.settings.data_dir):
+    with scheduler_lock(app.settings.data_dir), mailbox_reader(app):
         signal.signal(signal.SIGTERM, _stop)
         signal.signal(signal.SIGINT, _stop)
         scheduler = build_scheduler(app)
@@ -94,7 +124,7 @@ def run_forever(app: App) -> None:
             app.close()
 
 
-def build_scheduler(app: App) -> BackgroundScheduler:
+def build_scheduler(app: App, *, deliver: bool = True) -> BackgroundScheduler:
     """The timed jobs: delivery retries, the morning chase and staff digest, daily housekeeping (local times).
 
     Reminders go out at the digest time (office hours, not the middle of the night), just
@@ -105,8 +135,9 @@ def build_scheduler(app: App) -> BackgroundScheduler:
     from bot.housekeeping import housekeep
 
     scheduler = BackgroundScheduler(timezone=app.settings.timezone)
-    scheduler.add_job(lambda: deliver_queued(app), "interval", seconds=app.settings.poll_seconds,
-                      id="deliver", max_instances=1, coalesce=True)
+    if deliver:  # workers deliver in their own loop
+        scheduler.add_job(lambda: deliver_queued(app), "interval", seconds=app.settings.poll_seconds,
+                          id="deliver", max_instances=1, coalesce=True)
     t = app.settings.digest_time
     scheduler.add_job(lambda: _chase(app), "cron", hour=t.hour, minute=t.minute, id="chase",
                       max_instances=1, coalesce=True)
@@ -122,7 +153,7 @@ def build_scheduler(app: App) -> BackgroundScheduler:
 def _intake_loop(app: App, stop: threading.Event) -> None:
     while not stop.is_set():
         try:
-            run_once(app, stop)
+            _pass(app, stop)
             _wait_for_mail(app, stop)
         except Exception as exc:  # noqa: BLE001 - a lost connection must not end the service
             log.warning("pass failed (%s); retrying after a pause", type(exc).__name__)

@@ -24,7 +24,7 @@ class StaffError(Exception):
 
 
 def _load(s: Session, case_id: str) -> Case:
-    case = casestore.get_case(s, case_id)
+    case = casestore.get_case(s, case_id, lock=True)
     if case is None:
         raise StaffError(f"no case {case_id!r} (see `madoguchi cases list`)")
     return case

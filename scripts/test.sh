@@ -16,6 +16,7 @@ if [ "$#" -eq 0 ]; then
   fi
   # Again on PostgreSQL (tests/pg_server.py starts a throwaway server on loopback): every
   # test that builds the app in-process now runs on it. Not again: the slow OCR and corpus
-  # runs (they do not depend on the database) and the tests about SQLite itself.
-  MADOGUCHI_TEST_DATABASE=postgresql .venv/bin/pytest -q -m "not slow and not sqlite_only"
+  # runs (they do not depend on the database), the tests about SQLite itself, and those
+  # that are about PostgreSQL already (they ran on it in the first pass).
+  MADOGUCHI_TEST_DATABASE=postgresql .venv/bin/pytest -q -m "not slow and not sqlite_only and not postgresql"
 fi

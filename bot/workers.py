@@ -1,0 +1,316 @@
+"""`madoguchi worker`: several processes sharing one window's work on PostgreSQL.
+
+Every worker claims messages and replies (row locks, SKIP LOCKED: bot/work_queue.py and
+bot/delivery.py). Exactly one of them is also the leader: it holds a PostgreSQL advisory
+lock on a connection of its own, reads the mailbox into the queue, puts the workers'
+outcomes back on the mailbox as marks, and runs the timed jobs (chase, digest,
+housekeeping). Only the leader talks to the mailbox, so the mailbox sees one client, as
+with `madoguchi run`.
+
+When the leader dies its connection closes and the server frees the lock; the other
+workers try to take it on every turn of their loop, so one of them leads within about a
+second. A leader that finds its lock connection broken (the server restarted) steps down
+at once rather than risk two readers of one mailbox.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.engine import Connection, Engine
+
+from bot import work_queue
+from bot.app import App
+from bot.delivery import deliver_queued
+from bot.mailbox import Incoming, Mark
+from bot.pipeline import MARKS, _quarantine, handle
+
+log = logging.getLogger("madoguchi.workers")
+
+LEADER_LOCK = 0x6D61646F  # "mado": the advisory lock key of the leader of one database
+IDLE_PAUSE = 0.25  # seconds a worker waits when it found nothing to do
+LEADER_PAUSE = 0.25  # seconds between the leader's passes while the queue is not empty
+PRUNE_AFTER_DAYS = 7
+
+
+class WorkerError(Exception):
+    """The worker cannot run with these settings; str() says why and what to do."""
+
+
+class Leadership:
+    """The advisory lock that makes one worker the leader, on a connection kept for it alone."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._conn: Connection | None = None
+
+    @property
+    def held(self) -> bool:
+        return self._conn is not None
+
+    def try_take(self) -> bool:
+        """Take the lock if nobody holds it; True while this process holds it."""
+        if self._conn is not None:
+            return True
+        conn = self._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        try:
+            if conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": LEADER_LOCK}).scalar():
+                self._conn = conn
+                return True
+        except Exception:  # noqa: BLE001 - the database away: not the leader, try again later
+            pass
+        conn.close()
+        return False
+
+    def still_held(self) -> bool:
+        """False (and let go) when the lock's connection no longer answers."""
+        if self._conn is None:
+            return False
+        try:
+            self._conn.execute(text("SELECT 1"))
+            return True
+        except Exception:  # noqa: BLE001 - a broken connection: the server has freed the lock
+            self.release()
+            return False
+
+    def release(self) -> None:
+        if self._conn is not None:
+            # Closing the connection frees the lock even when the unlock itself fails.
+            with contextlib.suppress(Exception):
+                self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LEADER_LOCK})
+            with contextlib.suppress(Exception):
+                self._conn.close()
+            self._conn = None
+
+
+@dataclass
+class WorkerReport:
+    handled: int = 0
+    outcomes: dict[str, int] = field(default_factory=dict)
+    queued: int = 0  # messages this process read into the queue while it led
+    led: bool = False
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def require_postgresql(app: App) -> None:
+    if app.engine.dialect.name != "postgresql":
+        raise WorkerError("`madoguchi worker` needs PostgreSQL (MADOGUCHI_DATABASE_URL=postgresql+psycopg://…); "
+                          "with SQLite run one `madoguchi run`")
+
+
+# --- the worker's part ------------------------------------------------------------------------
+
+def work_one(app: App, name: str, report: WorkerReport | None = None) -> bool:
+    """Claim one message, handle it, and record its outcome; False when nothing was free."""
+    with work_queue.claim_session(app.session) as s:
+        claim = work_queue.claim_next(s)
+        if claim is None:
+            return False
+        marks: list[Mark] = []
+        outcome, mark = _handle_claim(app, claim, marks.append)
+        work_queue.finish(s, claim, outcome, mark, name, app.clock.now())
+    if report is not None:
+        report.handled += 1
+        report.outcomes[outcome] = report.outcomes.get(outcome, 0) + 1
+    return True
+
+
+def _handle_claim(app: App, claim: work_queue.Claim, record: Callable[[Mark], None]) -> tuple[str, Mark]:
+    try:
+        raw = app.raw.get(claim.sha256)
+    except Exception as exc:  # noqa: BLE001 - a stored copy that cannot be opened: staff must see it
+        _quarantine(app, Incoming(claim.mailbox_key, b""), claim.sha256, "store",
+                    f"stored copy unreadable ({type(exc).__name__}); the original stays in the mailbox")
+        return "quarantined", "quarantined"
+    result = handle(app, Incoming(claim.mailbox_key, raw), marker=lambda _key, mark: record(mark))
+    return result.outcome, MARKS.get(result.outcome, "processed")
+
+
+# --- the leader's part ------------------------------------------------------------------------
+
+def queue_new_mail(app: App, stop: threading.Event | None = None) -> int:
+    """Read every new message into the queue; the mailbox counts it as taken ("queued")."""
+    count = 0
+    for incoming in app.mailbox.fetch_new():
+        digest = app.raw.put(incoming.raw)  # kept before anything else
+        sender = work_queue.sender_key(incoming.raw, digest)
+        with app.session() as s, s.begin():
+            if work_queue.enqueue(s, incoming.key, digest, sender, app.clock.now()):
+                count += 1
+        app.mailbox.mark(incoming.key, "queued")
+        if stop is not None and stop.is_set():
+            break
+    return count
+
+
+def apply_marks(app: App) -> int:
+    """Put the workers' outcomes on the mailbox (after their commits), then remember that."""
+    total = 0
+    while True:
+        with app.session() as s:
+            due = work_queue.marks_due(s)
+        if not due:
+            return total
+        app.mailbox.mark_many([(key, mark) for _, key, mark in due])
+        with app.session() as s, s.begin():
+            work_queue.set_marked(s, [item_id for item_id, _, _ in due])
+        total += len(due)
+
+
+def prune_queue(app: App) -> int:
+    import datetime as dt
+
+    with app.session() as s, s.begin():
+        return work_queue.prune(s, app.clock.now() - dt.timedelta(days=PRUNE_AFTER_DAYS))
+
+
+class LeaderLoop(threading.Thread):
+    """The leader's thread: mailbox → queue, outcomes → mailbox marks, until told to stop."""
+
+    def __init__(self, apps: list[App], stop: threading.Event, report: WorkerReport) -> None:
+        super().__init__(name="madoguchi-leader", daemon=True)
+        self.apps = apps
+        self.stop = stop
+        self.report = report
+        self.idle = False  # the last pass found no new mail, no pending message and no mark to apply
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            try:
+                busy = False
+                for app in self.apps:
+                    queued = queue_new_mail(app, self.stop)
+                    self.report.queued += queued
+                    marked = apply_marks(app)
+                    with app.session() as s:
+                        busy = busy or bool(queued or marked or work_queue.pending_count(s))
+                self.idle = not busy
+                if busy:
+                    self.stop.wait(LEADER_PAUSE)
+                else:
+                    _wait_for_mail(self.apps, self.stop)
+            except Exception as exc:  # noqa: BLE001 - a lost connection must not end the leader
+                log.warning("leader pass failed (%s); retrying after a pause", type(exc).__name__)
+                self.stop.wait(2.0)
+        for app in self.apps:  # the outcomes of the last messages handled, before letting go
+            try:
+                apply_marks(app)
+            except Exception as exc:  # noqa: BLE001 - the next leader applies them
+                log.warning("leader could not apply the last marks (%s)", type(exc).__name__)
+
+
+def _wait_for_mail(apps: list[App], stop: threading.Event) -> None:
+    """IDLE on the one mailbox where there is one (reaction within a second); else a short poll."""
+    from bot.runner import WAIT_SLICE_SECONDS
+
+    wait: Any = getattr(apps[0].mailbox, "wait_for_new", None) if len(apps) == 1 else None
+    if wait is not None:
+        wait(min(WAIT_SLICE_SECONDS, 2.0), stop=stop)
+    else:
+        stop.wait(min(float(apps[0].settings.poll_seconds), 2.0))
+
+
+# --- the process ------------------------------------------------------------------------------
+
+def run_worker(apps: list[App], stop: threading.Event, *, until_idle: bool = False) -> WorkerReport:
+    """Work until `stop` (SIGTERM); with `until_idle`, also return once nothing is left to do."""
+    for app in apps:
+        require_postgresql(app)
+    name = worker_name()
+    report = WorkerReport()
+    leadership = Leadership(apps[0].engine)
+    leader: LeaderLoop | None = None
+    scheduler: Any = None
+    try:
+        while not stop.is_set():
+            if leader is None and leadership.try_take():
+                leader, scheduler = _become_leader(apps, report)
+            elif leader is not None and not leadership.still_held():
+                log.warning("lost the leader lock; stepping down")
+                _step_down(leader, scheduler)
+                leader, scheduler = None, None
+            did = _work_round(apps, name, report, stop)
+            if not did:
+                if until_idle and _all_quiet(apps, leader):
+                    break
+                stop.wait(IDLE_PAUSE)
+    finally:
+        if leader is not None:
+            _step_down(leader, scheduler)
+        leadership.release()
+    return report
+
+
+def _work_round(apps: list[App], name: str, report: WorkerReport, stop: threading.Event) -> bool:
+    did = False
+    for app in apps:
+        while not stop.is_set() and work_one(app, name, report):
+            did = True
+        delivered = deliver_queued(app)
+        did = did or bool(delivered.sent or delivered.failed)
+    return did
+
+
+def _all_quiet(apps: list[App], leader: LeaderLoop | None) -> bool:
+    """Nothing pending for any window and, when leading, the mailbox read and every mark applied.
+
+    A worker that does not lead cannot know what the leader is about to queue: `until_idle`
+    is for one worker draining a backlog (tests, a catch-up by hand), not for a fleet.
+    """
+    if leader is not None and not leader.idle:
+        return False
+    for app in apps:
+        with app.session() as s:
+            if work_queue.pending_count(s) or work_queue.marks_due(s, limit=1):
+                return False
+    return True
+
+
+def _become_leader(apps: list[App], report: WorkerReport) -> tuple[LeaderLoop, Any]:
+    from bot.runner import build_scheduler
+
+    log.info("this worker leads: reading the mailbox and running the timed jobs")
+    report.led = True
+    stop = threading.Event()
+    leader = LeaderLoop(apps, stop, report)
+    leader.start()
+    schedulers = []
+    for app in apps:
+        scheduler = build_scheduler(app, deliver=False)
+        scheduler.add_job(lambda app=app: prune_queue(app), "interval", hours=6, id="prune-queue",
+                          max_instances=1, coalesce=True)
+        scheduler.start()
+        schedulers.append(scheduler)
+    return leader, schedulers
+
+
+def _step_down(leader: LeaderLoop, schedulers: Any) -> None:
+    leader.stop.set()
+    leader.join(timeout=60)
+    for scheduler in schedulers or []:
+        scheduler.shutdown(wait=True)
+
+
+def wait_for_leader_change(engine: Engine, timeout: float) -> bool:
+    """For operators' scripts and tests: True once some process holds the leader lock."""
+    deadline = time.monotonic() + timeout
+    with engine.connect() as conn:
+        while time.monotonic() < deadline:
+            held = conn.execute(text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = :k "
+                                     "AND granted"), {"k": LEADER_LOCK}).scalar()
+            if held:
+                return True
+            time.sleep(0.1)
+    return False
