@@ -7,6 +7,7 @@ case), 2 a bad setting or policy. Errors are one line on stderr saying what to d
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -16,7 +17,7 @@ import typer
 from bot.app import App, build_app
 from bot.logs import configure_logging
 from config.policy import PolicyError
-from config.settings import SettingsError, load_settings
+from config.settings import Settings, SettingsError, load_deployment, load_settings
 
 cli = typer.Typer(
     add_completion=False,
@@ -48,9 +49,10 @@ def _fail(message: str, code: int) -> NoReturn:
 
 
 def _app() -> App:
+    """The window a staff command acts on: the only one, or the one `--window` names."""
     if "app" not in _state:
         try:
-            settings = load_settings(_state.get("config"))
+            settings = load_settings(_state.get("config"), window=_state.get("window"))
             configure_logging(settings.log_format, bool(_state.get("verbose")))
             _state["app"] = build_app(settings, actor=_state.get("actor"))
         except (SettingsError, PolicyError) as exc:
@@ -59,14 +61,40 @@ def _app() -> App:
     return app
 
 
+def _window_settings() -> list[Settings]:
+    """For the commands that serve a deployment (run, worker, health): every window, or the one named."""
+    try:
+        if _state.get("window") or os.environ.get("MADOGUCHI_WINDOW"):
+            return [load_settings(_state.get("config"), window=_state.get("window"))]
+        return load_deployment(_state.get("config"))
+    except SettingsError as exc:
+        _fail(str(exc), 2)
+
+
+def _apps() -> list[App]:
+    apps: list[App] = []
+    try:
+        for settings in _window_settings():
+            configure_logging(settings.log_format, bool(_state.get("verbose")))
+            apps.append(build_app(settings, actor=_state.get("actor")))
+    except (SettingsError, PolicyError) as exc:
+        for app in apps:
+            app.close()
+        _fail(str(exc), 2)
+    return apps
+
+
 @cli.callback()
 def _main(
     config: Annotated[str | None, typer.Option("--config", help="TOML settings file")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="log progress to stderr")] = False,
     as_: Annotated[str | None, typer.Option("--as", help="who is acting, for the audit trail "
                                                        "(default: MADOGUCHI_STAFF_NAME, else the OS user)")] = None,
+    window: Annotated[str | None, typer.Option("--window", help="the window to act on, when the deployment "
+                                                                "serves several (else MADOGUCHI_WINDOW)")] = None,
 ) -> None:
     _state["config"] = config
+    _state["window"] = window
     _state["actor"] = as_.strip() if as_ and as_.strip() else None
     _state["verbose"] = verbose
     configure_logging("text", verbose)  # until the settings say which format
@@ -76,20 +104,22 @@ def _main(
 def run(once: Annotated[bool, typer.Option("--once", help="one pass, then exit")] = False) -> None:
     """Ingest new mail, decide, store and send replies; without --once, keep doing it on a schedule."""
     from bot.runner import SchedulerBusy, run_forever, run_once
+    from bot.views import print_pass_report
 
-    app = _app()
+    apps = _apps()
     try:
         if not once:
-            run_forever(app)
+            run_forever(apps)
             return
-        report = run_once(app)
+        for app in apps:
+            report = run_once(app)
+            if len(apps) > 1:
+                typer.echo(f"window {app.settings.window}:")
+            print_pass_report(app, report)
     except SettingsError as exc:
         _fail(str(exc), 2)
     except SchedulerBusy as exc:
         _fail(str(exc), 1)
-    from bot.views import print_pass_report
-
-    print_pass_report(app, report)
 
 
 @cli.command()
@@ -102,18 +132,20 @@ def worker(until_idle: Annotated[bool, typer.Option("--until-idle", help="exit o
 
     from bot.workers import WorkerError, require_postgresql, run_worker
 
-    app = _app()
+    apps = _apps()
     try:
-        require_postgresql(app)
+        for app in apps:
+            require_postgresql(app)
     except WorkerError as exc:
         _fail(str(exc), 2)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     try:
-        report = run_worker([app], stop, until_idle=until_idle)
+        report = run_worker(apps, stop, until_idle=until_idle)
     finally:
-        app.close()
+        for app in apps:
+            app.close()
     parts = ", ".join(f"{k}: {v}" for k, v in sorted(report.outcomes.items())) or "none"
     typer.echo(f"worker: {report.handled} messages handled ({parts}); "
                f"{'led' if report.led else 'did not lead'}, {report.queued} read into the queue")
@@ -403,11 +435,9 @@ def health() -> None:
     """Check, changing nothing, that settings, policy, database schema, store key and data folder are usable."""
     from bot.health import problems
 
-    try:
-        settings = load_settings(_state.get("config"))
-    except SettingsError as exc:
-        _fail(str(exc), 2)
-    found = problems(settings)
+    windows = _window_settings()
+    found = [f"window {settings.window}: {line}" if len(windows) > 1 else line
+             for settings in windows for line in problems(settings)]
     for line in found:
         typer.echo(f"madoguchi: {line}", err=True)
     if found:

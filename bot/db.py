@@ -7,6 +7,7 @@ live encrypted in the data directory (see `rawstore`), referenced here by digest
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from sqlalchemy import (
@@ -26,7 +27,7 @@ from sqlalchemy import (
     create_engine,
     event,
 )
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, sessionmaker
 
 
@@ -256,6 +257,21 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
     return engine
+
+
+def ensure_schema(conn: Connection) -> None:
+    """Create the window's own PostgreSQL schema (named by the URL's search_path) if missing.
+
+    Several windows share one PostgreSQL database, each in its schema: every connection of a
+    window's engine sees only its own tables, so no query of one window can reach another's.
+    Called under the migration lock (two workers starting together would race).
+    """
+    options = conn.engine.url.query.get("options")
+    if conn.dialect.name != "postgresql" or not isinstance(options, str):
+        return
+    match = re.search(r"-csearch_path=([a-z][a-z0-9_]*)", options)
+    if match:
+        conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{match.group(1)}"')
 
 
 def _sqlite_begin(conn: Any) -> None:

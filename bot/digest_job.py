@@ -124,6 +124,6 @@ def queue_new_case_alert(s: Session, app: App, case: Case, now: dt.datetime) -> 
     ctx = {"id": case.id, "status": case.status, "request_types": list(case.request_types),
            "agent": case.agent_present, "due_on": d.due_on, "days_left": d.days_left, "stopped": d.stopped,
            "flags": [flag_note(f) for f in case.flags], "missing": [missing_note(m) for m in case.missing]}
-    subject, body = render("new_case_alert", ctx)
+    subject, body = render("new_case_alert", ctx, templates=app.settings.templates_dir)
     return _queue_to_staff(s, app, "new_case_alert", case.id, case.id, now,
                            lambda env: build_message(env, subject, body), prefix="alert")

@@ -9,6 +9,8 @@ from alembic.config import Config
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
+from bot.db import ensure_schema
+
 MIGRATION_LOCK = 0x6D696772  # "migr": one migration at a time per PostgreSQL database
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -27,5 +29,6 @@ def upgrade(engine: Engine) -> None:
         if conn.dialect.name == "postgresql":
             # Workers started together would otherwise race to create the same tables.
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK})
+            ensure_schema(conn)  # a window's own schema (several windows, one database)
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")

@@ -214,6 +214,7 @@ def _open_case(app: App, s: Session, incoming: Incoming, digest: str, msg: Parse
     name = facts.requester_name or (msg.from_name if not facts.agent_present else None)
     case = Case(
         id=casestore.new_case_id(s, now.date()),
+        window=app.settings.window,
         status="awaiting_documents",
         channel="email",
         requester_name=name,
@@ -374,7 +375,7 @@ def _queue(app: App, s: Session, case: Case, kind: str, inbound: InboundMessage 
         return
     queue_reply(s, case, kind, policy=app.policy, window_address=app.settings.window_address, now=now,
                 answering=inbound, cause=cause, automatic=automatic, extra=dict(extra or {}),
-                followup=event == "followup")
+                followup=event == "followup", templates=app.settings.templates_dir)
 
 
 def redecide(app: App, s: Session, case: Case, event: Event, now: dt.datetime, cause: str, paid_before: int = 0,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -123,13 +124,14 @@ def window_sender_name(policy: Policy) -> str:
 
 def queue_reply(s: Session, case: Case, kind: str, *, policy: Policy, window_address: str, now: dt.datetime,
                 answering: InboundMessage | None, cause: str, automatic: bool = True,
-                extra: dict[str, Any] | None = None, followup: bool = False) -> OutboundMessage | None:
+                extra: dict[str, Any] | None = None, followup: bool = False,
+                templates: Path | None = None) -> OutboundMessage | None:
     """Render and queue one reply in the caller's transaction; None if it was queued before."""
     message_id = reply_message_id(case.id, kind, cause, window_address)
     if casestore.outbound_exists(s, message_id):
         return None
     ctx = reply_context(case, policy, window_address, followup=followup, extra=extra)
-    subject, body = render(kind, ctx, case.lang or "ja")
+    subject, body = render(kind, ctx, case.lang or "ja", templates)
     refs = _references(answering)
     envelope = Envelope(
         sender=window_address,

@@ -104,24 +104,35 @@ def scheduler_lock(data_dir: Path) -> Iterator[None]:
         os.close(fd)
 
 
-def run_forever(app: App) -> None:
-    """Read mail until SIGTERM/SIGINT, finishing the message in hand; timed jobs in APScheduler."""
+def run_forever(apps: App | list[App]) -> None:
+    """Read mail until SIGTERM/SIGINT, finishing the message in hand; timed jobs in APScheduler.
+
+    With several windows, each has its own scheduler lock, jobs and mailbox; their
+    mailboxes are read in turn, every poll interval (IDLE needs one connection per folder).
+    """
+    windows = [apps] if isinstance(apps, App) else apps
     stop = threading.Event()
 
     def _stop(signum: int, _frame: FrameType | None) -> None:
         log.info("signal %s: stopping after the message in hand", signum)
         stop.set()
 
-    with scheduler_lock(app.settings.data_dir), mailbox_reader(app):
+    with contextlib.ExitStack() as held:
+        for app in windows:
+            held.enter_context(scheduler_lock(app.settings.data_dir))
+            held.enter_context(mailbox_reader(app))
         signal.signal(signal.SIGTERM, _stop)
         signal.signal(signal.SIGINT, _stop)
-        scheduler = build_scheduler(app)
-        scheduler.start()
+        schedulers = [build_scheduler(app) for app in windows]
+        for scheduler in schedulers:
+            scheduler.start()
         try:
-            _intake_loop(app, stop)
+            _intake_loop(windows, stop)
         finally:
-            scheduler.shutdown(wait=True)
-            app.close()
+            for scheduler in schedulers:
+                scheduler.shutdown(wait=True)
+            for app in windows:
+                app.close()
 
 
 def build_scheduler(app: App, *, deliver: bool = True) -> BackgroundScheduler:
@@ -150,14 +161,25 @@ def build_scheduler(app: App, *, deliver: bool = True) -> BackgroundScheduler:
     return scheduler
 
 
-def _intake_loop(app: App, stop: threading.Event) -> None:
+def _intake_loop(windows: list[App], stop: threading.Event) -> None:
     while not stop.is_set():
-        try:
-            _pass(app, stop)
-            _wait_for_mail(app, stop)
-        except Exception as exc:  # noqa: BLE001 - a lost connection must not end the service
-            log.warning("pass failed (%s); retrying after a pause", type(exc).__name__)
-            stop.wait(min(app.settings.poll_seconds, 30))
+        failed = False
+        for app in windows:
+            if stop.is_set():
+                break
+            try:
+                _pass(app, stop)
+            except Exception as exc:  # noqa: BLE001 - a lost connection must not end the service
+                log.warning("pass failed (%s); retrying after a pause", type(exc).__name__,
+                            extra={"window": app.settings.window})
+                stop.wait(min(app.settings.poll_seconds, 30))
+                failed = True
+        if failed:
+            continue
+        if len(windows) == 1:
+            _wait_for_mail(windows[0], stop)
+        else:
+            stop.wait(min(app.settings.poll_seconds for app in windows))
 
 
 def _wait_for_mail(app: App, stop: threading.Event) -> None:

@@ -50,7 +50,7 @@ def queue_size_notice(app: App, raw: bytes, digest: str) -> bool:
         ctx = {"company": app.policy.company, "complaint_body": app.policy.complaint_body,
                "window_address": app.settings.window_address, "case": {"id": case_id or ""},
                "size_mb": f"{len(raw) / (1024 * 1024):.1f}", "limit_mb": f"{limit_mb:.0f}"}
-        subject, body = render("size_notice", ctx)
+        subject, body = render("size_notice", ctx, templates=app.settings.templates_dir)
         envelope = Envelope(sender=app.settings.window_address,
                             sender_name=window_sender_name(app.policy),
                             to=msg.from_addr, message_id=message_id, date=now, in_reply_to=msg.message_id,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import shlex
 import shutil
 import tomllib
@@ -56,12 +57,18 @@ DEFAULTS: dict[str, str] = {
     "log_format": "text",
     "store_key": "",
     "store_key_file": "",
+    "templates_dir": "",
 }
 
 INQUIRY_HANDLING = ("leave_unread", "mark_seen")
 OUTBOX_AUTH = ("password", "xoauth2")
 LOG_FORMATS = ("text", "json")
 ENV_ONLY = frozenset({"store_key"})
+# What a [windows.NAME] table may not set: secrets (environment only) and what belongs to
+# the process rather than to a window.
+NOT_PER_WINDOW = ENV_ONLY | {"log_format", "staff_name", "now"}
+WINDOW_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
+DEFAULT_WINDOW = "default"
 LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
 
 
@@ -105,48 +112,143 @@ class Settings:
     log_format: str = "text"  # "json": one object per line, for a log collector
     store_key: bytes | None = None  # the store key from the environment (base64), else the key file
     store_key_file: Path | None = None  # default: data_dir/keys/store.key
+    templates_dir: Path | None = None  # reply templates that replace the packaged ones (ja/, en/)
+    window: str = DEFAULT_WINDOW  # the window's name; "default" when the deployment has one
     base_dir: Path = field(default_factory=Path.cwd)
     source: str = "defaults"
 
 
-def load_settings(config_path: str | None = None, environ: Mapping[str, str] | None = None) -> Settings:
-    """Merge the three layers and validate; raise SettingsError naming the bad setting."""
+def load_settings(config_path: str | None = None, environ: Mapping[str, str] | None = None,
+                  window: str | None = None) -> Settings:
+    """One window's settings: the only one, or the one named (`--window`, else MADOGUCHI_WINDOW)."""
+    env = dict(os.environ if environ is None else environ)
+    windows = load_deployment(config_path, env)
+    name = window or env.get("MADOGUCHI_WINDOW") or None
+    if name is None:
+        if len(windows) == 1:
+            return windows[0]
+        raise SettingsError(f"this deployment serves several windows ({', '.join(w.window for w in windows)}): "
+                            "say which with --window NAME or MADOGUCHI_WINDOW")
+    for settings in windows:
+        if settings.window == name:
+            return settings
+    raise SettingsError(f"MADOGUCHI_WINDOW: no window {name!r}; this deployment serves "
+                        f"{', '.join(w.window for w in windows)}")
+
+
+def load_deployment(config_path: str | None = None, environ: Mapping[str, str] | None = None) -> list[Settings]:
+    """Every window the deployment serves: one, or one per [windows.NAME] table of the file.
+
+    Precedence: embedded defaults, the file's own settings, MADOGUCHI_* variables (shared
+    by every window), then the window's table. A window keeps its cases in a database of
+    its own (a schema on PostgreSQL, a file on SQLite) and its documents in a folder of its
+    own unless the table says otherwise: one window's data is out of reach of another's
+    queries by construction, not by a filter someone could forget.
+    """
     env = dict(os.environ if environ is None else environ)
     path = config_path or env.get("MADOGUCHI_CONFIG") or ("madoguchi.toml" if Path("madoguchi.toml").is_file()
                                                           else None)
     raw: dict[str, tuple[str, Path]] = {k: (v, Path.cwd()) for k, v in DEFAULTS.items()}
     source = "defaults"
+    tables: dict[str, dict[str, str]] = {}
+    file_dir = Path.cwd()
     if path:
-        file_values, file_dir = _read_toml(Path(path))
+        file_values, file_dir, tables = _read_toml(Path(path))
         raw.update({k: (v, file_dir) for k, v in file_values.items()})
         source = str(path)
     for key in DEFAULTS:
         value = env.get(ENV_PREFIX + key.upper())
         if value is not None:
             raw[key] = (value, Path.cwd())
-    return _validate(raw, source)
+    if not tables:
+        return [_validate(raw, source)]
+    windows = [_validate(_window_layer(raw, name, table, file_dir), source, window=name)
+               for name, table in tables.items()]
+    _distinct(windows)
+    return windows
 
 
-def _read_toml(path: Path) -> tuple[dict[str, str], Path]:
+def _window_layer(raw: dict[str, tuple[str, Path]], name: str, table: dict[str, str],
+                  file_dir: Path) -> dict[str, tuple[str, Path]]:
+    layered = dict(raw)
+    layered.update({k: (v, file_dir) for k, v in table.items()})
+    if "data_dir" not in table:
+        shared, base = raw["data_dir"]
+        layered["data_dir"] = (str(_resolve(shared.strip(), base) / "windows" / name), base)
+    if "database_url" not in table:
+        shared, base = raw["database_url"]
+        layered["database_url"] = (_window_database(shared.strip(), base, name, layered["data_dir"]), base)
+    return layered
+
+
+def _window_database(shared: str, base: Path, name: str, data_dir: tuple[str, Path]) -> str:
+    """SQLite: a file in the window's folder. PostgreSQL: the same database, a schema per window."""
+    url = _database_url(shared, base)
+    if url.startswith("sqlite:///"):
+        return "sqlite:///" + str(_resolve(data_dir[0], data_dir[1]) / "madoguchi.db")
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).update_query_dict({"options": f"-csearch_path={window_schema(name)}"}) \
+        .render_as_string(hide_password=False)
+
+
+def window_schema(name: str) -> str:
+    return f"window_{name}"
+
+
+def _distinct(windows: list[Settings]) -> None:
+    """Two windows sharing an address, a mailbox or a store would see each other's mail."""
+    for attr, label in (("window_address", "window_address"), ("mailbox_url", "mailbox_url"),
+                        ("data_dir", "data_dir"), ("database_url", "database_url")):
+        seen: dict[object, str] = {}
+        for w in windows:
+            value = getattr(w, attr)
+            if value in seen:
+                raise SettingsError(f"[windows.{w.window}] {label}: the same as [windows.{seen[value]}]'s; "
+                                    "each window needs its own")
+            seen[value] = w.window
+
+
+def _read_toml(path: Path) -> tuple[dict[str, str], Path, dict[str, dict[str, str]]]:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise SettingsError(f"config file {path}: {exc}") from exc
-    section: Any = data.get("madoguchi", data)
+    section: Any = dict(data.get("madoguchi", data))
+    windows: Any = data.get("windows", section.pop("windows", {}))
+    section.pop("windows", None)
+    values = _section_values(path, section, "")
+    if not isinstance(windows, dict):
+        raise SettingsError(f"config file {path}: [windows] holds one table per window: [windows.NAME]")
+    tables: dict[str, dict[str, str]] = {}
+    for name, table in windows.items():
+        if not WINDOW_NAME.fullmatch(name) or not isinstance(table, dict):
+            raise SettingsError(f"config file {path}: [windows.{name}]: a window's name is lower-case letters, "
+                                "digits and _ (at most 40), and its settings a table")
+        tables[name] = _section_values(path, table, f"[windows.{name}] ")
+        for key in tables[name]:
+            if key in NOT_PER_WINDOW:
+                raise SettingsError(f"config file {path}: [windows.{name}] {key!r} cannot differ per window; "
+                                    "set it once for the deployment")
+    return values, path.resolve().parent, tables
+
+
+def _section_values(path: Path, section: dict[str, Any], where: str) -> dict[str, str]:
     values: dict[str, str] = {}
     for key, value in section.items():
         if key not in DEFAULTS:
-            raise SettingsError(f"config file {path}: unknown setting {key!r}")
+            raise SettingsError(f"config file {path}: {where}unknown setting {key!r}")
         if key in ENV_ONLY:
-            raise SettingsError(f"config file {path}: {key!r} is a secret; give it by MADOGUCHI_{key.upper()} "
-                                f"or MADOGUCHI_{key.upper()}_FILE, not in a file that is shared and backed up")
+            raise SettingsError(f"config file {path}: {where}{key!r} is a secret; give it by "
+                                f"MADOGUCHI_{key.upper()} or MADOGUCHI_{key.upper()}_FILE, not in a file that is "
+                                "shared and backed up")
         if isinstance(value, list):
             value = ",".join(str(v) for v in value)
         values[key] = str(value)
-    return values, path.resolve().parent
+    return values
 
 
-def _validate(raw: dict[str, tuple[str, Path]], source: str) -> Settings:
+def _validate(raw: dict[str, tuple[str, Path]], source: str, window: str = DEFAULT_WINDOW) -> Settings:
     def val(key: str) -> str:
         return raw[key][0].strip()
 
@@ -187,6 +289,8 @@ def _validate(raw: dict[str, tuple[str, Path]], source: str) -> Settings:
         log_format=_choice("MADOGUCHI_LOG_FORMAT", val("log_format"), LOG_FORMATS),
         store_key=_store_key(val("store_key")),
         store_key_file=_resolve(val("store_key_file"), base("store_key_file")) if val("store_key_file") else None,
+        templates_dir=_templates_dir(val("templates_dir"), base("templates_dir")),
+        window=window,
         base_dir=Path.cwd(),
         source=source,
     )
@@ -244,6 +348,16 @@ def _token_command(command: str, base: Path) -> str:
     elif shutil.which(program) is None:
         raise SettingsError(f"{name}: {program!r} is not found on PATH")
     return shlex.join(argv)
+
+
+def _templates_dir(value: str, base: Path) -> Path | None:
+    if not value:
+        return None
+    path = _resolve(value, base)
+    if not path.is_dir():
+        raise SettingsError(f"MADOGUCHI_TEMPLATES_DIR: no folder at {path} (it holds ja/ and en/ templates that "
+                            "replace the packaged ones by file name)")
+    return path
 
 
 def _resolve(p: str, base: Path) -> Path:

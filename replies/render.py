@@ -13,9 +13,18 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime
+from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, TemplateNotFound
+from jinja2 import (
+    BaseLoader,
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    PackageLoader,
+    StrictUndefined,
+    TemplateNotFound,
+)
 
 WEEKDAYS_JA = "月火水木金土日"
 SUBJECT_PREFIXES = ("件名:", "Subject:")
@@ -36,11 +45,19 @@ def _jdate(day: dt.date) -> str:
     return f"{day.year}年{day.month}月{day.day}日（{WEEKDAYS_JA[day.weekday()]}）"
 
 
-@functools.lru_cache(maxsize=8)
-def _environment(lang: str) -> Environment:
-    """One environment per language, so templates include their siblings by plain name."""
+@functools.lru_cache(maxsize=32)
+def _environment(lang: str, overrides: Path | None = None) -> Environment:
+    """One environment per language, so templates include their siblings by plain name.
+
+    A window's own templates folder (MADOGUCHI_TEMPLATES_DIR) comes first: a file there
+    replaces the packaged one of the same name (its letterhead, its footer), and every
+    template it does not have is the packaged one.
+    """
+    packaged = PackageLoader("replies", f"templates/{lang}")
+    loader: BaseLoader = packaged if overrides is None else ChoiceLoader(
+        [FileSystemLoader(str(overrides / lang)), packaged])
     env = Environment(
-        loader=PackageLoader("replies", f"templates/{lang}"),
+        loader=loader,
         undefined=StrictUndefined,
         autoescape=False,
         keep_trailing_newline=True,
@@ -52,14 +69,15 @@ def _environment(lang: str) -> Environment:
 
 
 
-def render(kind: str, context: dict[str, Any], lang: str = "ja") -> tuple[str, str]:
+def render(kind: str, context: dict[str, Any], lang: str = "ja", templates: Path | None = None) -> tuple[str, str]:
     """Render one reply kind to (subject, body)."""
     try:
-        template = _environment(lang).get_template(f"{kind}.txt.j2")
+        template = _environment(lang, templates).get_template(f"{kind}.txt.j2")
     except TemplateNotFound:
         if lang == "ja":
             raise
-        template = _environment("ja").get_template(f"{kind}.txt.j2")  # Japanese is complete; others may lag
+        # Japanese is complete; others may lag
+        template = _environment("ja", templates).get_template(f"{kind}.txt.j2")
     text = template.render(**context)
     first, _, rest = text.partition("\n")
     for prefix in SUBJECT_PREFIXES:
