@@ -62,7 +62,7 @@ def mailbox_reader(app: App) -> Iterator[None]:
         return
     from bot.workers import Leadership, apply_marks, work_one, worker_name
 
-    leadership = Leadership(app.engine)
+    leadership = Leadership(app.engine, app.settings.window)
     if not leadership.try_take():
         raise SchedulerBusy("a `madoguchi worker` (or another `madoguchi run`) leads this deployment and reads "
                             "the mailbox; stop it first, or let the workers do the work")

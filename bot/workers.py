@@ -21,6 +21,7 @@ import os
 import socket
 import threading
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,6 +40,9 @@ log = logging.getLogger("madoguchi.workers")
 LEADER_LOCK = 0x6D61646F  # "mado": the advisory lock key of the leader of one database
 IDLE_PAUSE = 0.25  # seconds a worker waits when it found nothing to do
 LEADER_PAUSE = 0.25  # seconds between the leader's passes while the queue is not empty
+# A worker's round of claims ends after this long even in a backlog, so that it looks at the
+# leader lock (takes it over, or finds it lost) about this often, not once the queue is empty.
+ROUND_SECONDS = 1.0
 PRUNE_AFTER_DAYS = 7
 
 
@@ -47,49 +51,61 @@ class WorkerError(Exception):
 
 
 class Leadership:
-    """The advisory lock that makes one worker the leader, on a connection kept for it alone."""
+    """The advisory lock that makes one worker a window's leader, on a connection kept for it.
 
-    def __init__(self, engine: Engine) -> None:
+    One lock per window (the key pairs LEADER_LOCK with the window's name), so that windows
+    whose schemas share one database each get a leader, possibly in different workers.
+    """
+
+    def __init__(self, engine: Engine, window: str = "default") -> None:
         self._engine = engine
+        self.window = window
+        self._keys = {"a": LEADER_LOCK, "b": window_lock_key(window)}
         self._conn: Connection | None = None
-
-    @property
-    def held(self) -> bool:
-        return self._conn is not None
+        self.held = False
 
     def try_take(self) -> bool:
         """Take the lock if nobody holds it; True while this process holds it."""
-        if self._conn is not None:
+        if self.held:
             return True
-        conn = self._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
         try:
-            if conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": LEADER_LOCK}).scalar():
-                self._conn = conn
-                return True
+            if self._conn is None:
+                self._conn = self._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+            self.held = bool(self._conn.execute(text("SELECT pg_try_advisory_lock(:a, :b)"), self._keys).scalar())
         except Exception:  # noqa: BLE001 - the database away: not the leader, try again later
-            pass
-        conn.close()
-        return False
+            self._discard()
+        return self.held
 
     def still_held(self) -> bool:
         """False (and let go) when the lock's connection no longer answers."""
-        if self._conn is None:
+        if not self.held:
             return False
         try:
+            assert self._conn is not None
             self._conn.execute(text("SELECT 1"))
             return True
         except Exception:  # noqa: BLE001 - a broken connection: the server has freed the lock
-            self.release()
+            self._discard()
             return False
 
     def release(self) -> None:
-        if self._conn is not None:
+        if self._conn is not None and self.held:
             # Closing the connection frees the lock even when the unlock itself fails.
             with contextlib.suppress(Exception):
-                self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LEADER_LOCK})
+                self._conn.execute(text("SELECT pg_advisory_unlock(:a, :b)"), self._keys)
+        self._discard()
+
+    def _discard(self) -> None:
+        if self._conn is not None:
             with contextlib.suppress(Exception):
                 self._conn.close()
-            self._conn = None
+        self._conn = None
+        self.held = False
+
+
+def window_lock_key(window: str) -> int:
+    """The window's half of the leader lock's key: a signed 32-bit number from its name."""
+    return zlib.crc32(window.encode()) - 2**31
 
 
 @dataclass
@@ -225,51 +241,56 @@ def _wait_for_mail(apps: list[App], stop: threading.Event) -> None:
 # --- the process ------------------------------------------------------------------------------
 
 def run_worker(apps: list[App], stop: threading.Event, *, until_idle: bool = False) -> WorkerReport:
-    """Work until `stop` (SIGTERM); with `until_idle`, also return once nothing is left to do."""
+    """Work until `stop` (SIGTERM); with `until_idle`, also return once nothing is left to do.
+
+    On every turn the worker tries to lead each window nobody leads, so a dead leader's
+    windows find a new one within about a second (a round of claims lasts ROUND_SECONDS).
+    """
     for app in apps:
         require_postgresql(app)
     name = worker_name()
     report = WorkerReport()
-    leadership = Leadership(apps[0].engine)
-    leader: LeaderLoop | None = None
-    scheduler: Any = None
+    ships = [Leadership(app.engine, app.settings.window) for app in apps]
+    leading: dict[int, tuple[LeaderLoop, Any]] = {}
     try:
         while not stop.is_set():
-            if leader is None and leadership.try_take():
-                leader, scheduler = _become_leader(apps, report)
-            elif leader is not None and not leadership.still_held():
-                log.warning("lost the leader lock; stepping down")
-                _step_down(leader, scheduler)
-                leader, scheduler = None, None
+            for i, (app, ship) in enumerate(zip(apps, ships, strict=True)):
+                if i not in leading and ship.try_take():
+                    leading[i] = _become_leader(app, report)
+                elif i in leading and not ship.still_held():
+                    log.warning("lost the leader lock of a window; stepping down", extra={"window": ship.window})
+                    _step_down(*leading.pop(i))
             did = _work_round(apps, name, report, stop)
             if not did:
-                if until_idle and _all_quiet(apps, leader):
+                if until_idle and _all_quiet(apps, [loop for loop, _ in leading.values()]):
                     break
                 stop.wait(IDLE_PAUSE)
     finally:
-        if leader is not None:
-            _step_down(leader, scheduler)
-        leadership.release()
+        for loop, scheduler in leading.values():
+            _step_down(loop, scheduler)
+        for ship in ships:
+            ship.release()
     return report
 
 
 def _work_round(apps: list[App], name: str, report: WorkerReport, stop: threading.Event) -> bool:
     did = False
     for app in apps:
-        while not stop.is_set() and work_one(app, name, report):
+        deadline = time.monotonic() + ROUND_SECONDS
+        while not stop.is_set() and time.monotonic() < deadline and work_one(app, name, report):
             did = True
         delivered = deliver_queued(app)
         did = did or bool(delivered.sent or delivered.failed)
     return did
 
 
-def _all_quiet(apps: list[App], leader: LeaderLoop | None) -> bool:
-    """Nothing pending for any window and, when leading, the mailbox read and every mark applied.
+def _all_quiet(apps: list[App], leaders: list[LeaderLoop]) -> bool:
+    """Nothing pending for any window and, where leading, the mailbox read and every mark applied.
 
     A worker that does not lead cannot know what the leader is about to queue: `until_idle`
     is for one worker draining a backlog (tests, a catch-up by hand), not for a fleet.
     """
-    if leader is not None and not leader.idle:
+    if any(not loop.idle for loop in leaders):
         return False
     for app in apps:
         with app.session() as s:
@@ -278,39 +299,30 @@ def _all_quiet(apps: list[App], leader: LeaderLoop | None) -> bool:
     return True
 
 
-def _become_leader(apps: list[App], report: WorkerReport) -> tuple[LeaderLoop, Any]:
+def _become_leader(app: App, report: WorkerReport) -> tuple[LeaderLoop, Any]:
     from bot.runner import build_scheduler
 
-    log.info("this worker leads: reading the mailbox and running the timed jobs")
+    log.info("this worker leads: reading the mailbox and running the timed jobs", extra={"window": app.settings.window})
     report.led = True
-    stop = threading.Event()
-    leader = LeaderLoop(apps, stop, report)
-    leader.start()
-    schedulers = []
-    for app in apps:
-        scheduler = build_scheduler(app, deliver=False)
-        scheduler.add_job(lambda app=app: prune_queue(app), "interval", hours=6, id="prune-queue",
-                          max_instances=1, coalesce=True)
-        scheduler.start()
-        schedulers.append(scheduler)
-    return leader, schedulers
+    loop = LeaderLoop([app], threading.Event(), report)
+    loop.start()
+    scheduler = build_scheduler(app, deliver=False)
+    scheduler.add_job(lambda: prune_queue(app), "interval", hours=6, id="prune-queue", max_instances=1,
+                      coalesce=True)
+    scheduler.start()
+    return loop, scheduler
 
 
-def _step_down(leader: LeaderLoop, schedulers: Any) -> None:
-    leader.stop.set()
-    leader.join(timeout=60)
-    for scheduler in schedulers or []:
-        scheduler.shutdown(wait=True)
+def _step_down(loop: LeaderLoop, scheduler: Any) -> None:
+    loop.stop.set()
+    loop.join(timeout=60)
+    scheduler.shutdown(wait=True)
 
 
-def wait_for_leader_change(engine: Engine, timeout: float) -> bool:
-    """For operators' scripts and tests: True once some process holds the leader lock."""
-    deadline = time.monotonic() + timeout
+def leader_count(engine: Engine, window: str = "default") -> int:
+    """For operators' scripts and tests: how many sessions hold the window's leader lock (0 or 1)."""
     with engine.connect() as conn:
-        while time.monotonic() < deadline:
-            held = conn.execute(text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = :k "
-                                     "AND granted"), {"k": LEADER_LOCK}).scalar()
-            if held:
-                return True
-            time.sleep(0.1)
-    return False
+        return int(conn.execute(text(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 2 "
+            "AND classid::bigint = :a AND objid::bigint = :b"),
+            {"a": LEADER_LOCK, "b": window_lock_key(window) % 2**32}).scalar() or 0)

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from bot import work_queue
 from bot.db import Case, InboundMessage, OutboundMessage, WorkItem
 from bot.runner import SchedulerBusy, run_once
-from bot.workers import Leadership, WorkerError, require_postgresql, run_worker, work_one
+from bot.workers import Leadership, WorkerError, leader_count, require_postgresql, run_worker, work_one
 from tests.apps import make_app
 from tests.crash_helpers import followup_mail, request_mail
 
@@ -103,7 +103,21 @@ def test_one_leader_at_a_time_and_the_next_takes_over_when_it_goes(tmp_path: Pat
     while not second.try_take() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert second.held
+    assert leader_count(app.engine) == 1
     second.release()
+    assert leader_count(app.engine) == 0
+    app.close()
+
+
+def test_each_window_has_its_own_leader_lock(tmp_path: Path, postgres_server: Any) -> None:
+    """Windows whose schemas share one database: one leader per window, not one for all."""
+    app = pg_app(tmp_path, postgres_server)
+    acme, beta, acme_again = (Leadership(app.engine, w) for w in ("acme", "beta", "acme"))
+    assert acme.try_take() and beta.try_take()
+    assert not acme_again.try_take()
+    assert (leader_count(app.engine, "acme"), leader_count(app.engine, "beta"), leader_count(app.engine)) == (1, 1, 0)
+    for ship in (acme, beta, acme_again):
+        ship.release()
     app.close()
 
 
