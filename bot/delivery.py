@@ -22,6 +22,7 @@ import fcntl
 import logging
 import os
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,10 +52,12 @@ def retry_pause(attempts: int) -> dt.timedelta:
     return min(dt.timedelta(minutes=2 ** max(attempts - 1, 0)), MAX_PAUSE)
 
 
-def deliver_queued(app: App) -> DeliveryReport:
+def deliver_queued(app: App, *, budget_seconds: float | None = None) -> DeliveryReport:
+    """Deliver what is due. On PostgreSQL `budget_seconds` ends the run after about that long
+    (a worker must look at its leader lock every second or so; the rest waits a round)."""
     if app.engine.dialect.name == "postgresql":
         with _LOCK:  # one outbox connection per process; other processes are kept off by row locks
-            return _deliver_claimed(app)
+            return _deliver_claimed(app, budget_seconds)
     with _LOCK, _delivery_lock(app.settings.data_dir) as ours:
         if not ours:
             log.info("another process is delivering replies for this deployment; leaving them to it")
@@ -98,7 +101,7 @@ def _deliver_due(app: App) -> DeliveryReport:
     return DeliveryReport(**counts)
 
 
-def _deliver_claimed(app: App) -> DeliveryReport:
+def _deliver_claimed(app: App, budget_seconds: float | None = None) -> DeliveryReport:
     """On PostgreSQL, any number of processes deliver: each reply is claimed with a row lock
     (FOR UPDATE SKIP LOCKED) held while the server takes it, and marked in that transaction.
 
@@ -108,8 +111,9 @@ def _deliver_claimed(app: App) -> DeliveryReport:
     sent again by another (the same bytes and Message-ID), as after a crash in one process.
     """
     counts = {"sent": 0, "retry": 0, "failed": 0}
+    until = None if budget_seconds is None else time.monotonic() + budget_seconds
     try:
-        while True:
+        while until is None or time.monotonic() < until:
             with app.session() as s, s.begin():
                 now = app.clock.now()
                 out = s.scalars(

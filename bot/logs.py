@@ -58,10 +58,13 @@ _DIGIT = "[0-9０-９]"
 _SEP = "[-‐‑–−ー－ ]"  # hyphens as typed in Japanese text, and a space
 _EDGE_L = r"(?<![0-9A-Za-z０-９])"
 _EDGE_R = r"(?![0-9A-Za-z０-９])"
+_NOT_CASE_ID = r"(?!(?:19|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])-[0-9]{4,}(?![0-9]))"
 _REDACTIONS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)*", re.UNICODE), "[email]"),
-    # My Number (12 digits, also as 4-4-4) before phone numbers.
-    (re.compile(f"{_EDGE_L}{_DIGIT}{{4}}{_SEP}?{_DIGIT}{{4}}{_SEP}?{_DIGIT}{{4}}{_EDGE_R}"), "[number]"),
+    # My Number (12 digits, also as 4-4-4) before phone numbers; not a case id of a busy day
+    # (20250602-1000: the date, a hyphen, the thousandth case), which staff need to see.
+    (re.compile(f"{_EDGE_L}{_NOT_CASE_ID}{_DIGIT}{{4}}{_SEP}?{_DIGIT}{{4}}{_SEP}?{_DIGIT}{{4}}{_EDGE_R}"),
+     "[number]"),
     # Postal codes (〒123-4567), not inside a longer hyphenated number.
     (re.compile(f"(?:〒\\s*)?(?<![0-9A-Za-z０-９\\-－ー]){_DIGIT}{{3}}[-－ー]{_DIGIT}{{4}}(?![0-9A-Za-z０-９\\-－ー])"),
      "[postcode]"),

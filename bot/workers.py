@@ -279,8 +279,8 @@ def _work_round(apps: list[App], name: str, report: WorkerReport, stop: threadin
         deadline = time.monotonic() + ROUND_SECONDS
         while not stop.is_set() and time.monotonic() < deadline and work_one(app, name, report):
             did = True
-        delivered = deliver_queued(app)
-        did = did or bool(delivered.sent or delivered.failed)
+        delivered = deliver_queued(app, budget_seconds=ROUND_SECONDS)
+        did = did or bool(delivered.sent or delivered.failed or delivered.retry)
     return did
 
 

@@ -243,4 +243,8 @@ def test_redaction_leaves_identifiers_alone() -> None:
     assert redact("case 20250602-001 sha256=1234567890123456 outbound id=12 at 2025-06-02T10:00:00+09:00") == \
         "case 20250602-001 sha256=1234567890123456 outbound id=12 at 2025-06-02T10:00:00+09:00"
     assert redact("〒100-0005 ０９０－１２３４－５６７８ +81 90 1234 5678") == "[postcode] [phone] [phone]"
+    # The thousandth case of a busy day has a 12-digit id; it is not an individual number.
+    assert redact("case=20250602-1000 case=20251231-12345") == "case=20250602-1000 case=20251231-12345"
+    for number in ("1234-5678-9012", "123456789012", "2025 0602 1000", "２０２５０６０２１０００", "20251341-1000"):
+        assert redact(f"no. {number}") == "no. [number]", number
     assert message_ref("<CAF1@mail.gmail.com>") == "mid:" + hashlib.sha256(b"<CAF1@mail.gmail.com>").hexdigest()[:12]
