@@ -299,12 +299,13 @@ def rotate(app: App, new_key: bytes | None = None, environ: Mapping[str, str] | 
     `new_key`: the key to move to (else MADOGUCHI_NEW_STORE_KEY; in file mode, else a fresh
     random key). In environment mode a new key must be given. With old keys still held (an
     interrupted rotation) and no new key given, the rotation is carried on to the current key.
-    Refuses while `madoguchi run` holds the scheduler lock (its in-memory key would go on
-    sealing with the old key)."""
-    from bot.runner import SchedulerBusy, scheduler_lock
+    Refuses while `madoguchi run` holds the scheduler lock, or (PostgreSQL) while a
+    `madoguchi worker` leads the window: their in-memory key would go on sealing with the
+    old key."""
+    from bot.runner import SchedulerBusy, mailbox_reader, scheduler_lock
 
     try:
-        with scheduler_lock(app.settings.data_dir):
+        with scheduler_lock(app.settings.data_dir), mailbox_reader(app):
             return _rotate(app, new_key, os.environ if environ is None else environ)
     except SchedulerBusy as exc:
         raise RotationError(f"{exc} (a rotation needs the service stopped)") from exc

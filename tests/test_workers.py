@@ -207,3 +207,16 @@ def test_two_workers_in_threads_open_distinct_case_numbers(tmp_path: Path, postg
         assert sorted(ids)[-1].endswith("-030")
     for a in [leader_app, *apps]:
         a.close()
+
+
+def test_key_rotation_refuses_while_a_worker_leads(tmp_path: Path, postgres_server: Any) -> None:
+    from bot import keys
+
+    app = pg_app(tmp_path, postgres_server)
+    leader = Leadership(app.engine, app.settings.window)
+    assert leader.try_take()
+    with pytest.raises(keys.RotationError, match="worker.*service stopped"):
+        keys.rotate(app)
+    leader.release()
+    assert keys.rotate(app).unreadable == []  # free again once no worker leads
+    app.close()
