@@ -84,7 +84,7 @@ def handle(app: App, incoming: Incoming, *, mark_mailbox: bool = True, marker: M
     except Exception as exc:  # noqa: BLE001 - the quarantine is the handler of last resort
         reason = exc.reason if isinstance(exc, StepError) else type(exc).__name__
         where = exc.step if isinstance(exc, StepError) else step
-        _quarantine(app, incoming, digest, where, reason)
+        quarantine(app, incoming, digest, where, reason)
         log.warning("quarantined message sha256=%s step=%s reason=%s", digest[:16], where, reason,
                     extra={"sha256": digest[:16], "step": where, "outcome": "quarantined", "kind": reason})
         if where == "size":
@@ -384,7 +384,7 @@ def redecide(app: App, s: Session, case: Case, event: Event, now: dt.datetime, c
     _decide(app, s, case, event, casestore.latest_inbound(case), now, cause, paid_before, extra, outcome)
 
 
-def _quarantine(app: App, incoming: Incoming, digest: str, step: str, reason: str) -> None:
+def quarantine(app: App, incoming: Incoming, digest: str, step: str, reason: str) -> None:
     now = app.clock.now()
     with app.session() as s, s.begin():
         if casestore.inbound_by_sha(s, digest) is not None:

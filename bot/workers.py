@@ -22,7 +22,6 @@ import socket
 import threading
 import time
 import zlib
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,7 +32,7 @@ from bot import work_queue
 from bot.app import App
 from bot.delivery import deliver_queued
 from bot.mailbox import Incoming, Mark
-from bot.pipeline import MARKS, _quarantine, handle
+from bot.pipeline import MARKS, handle, quarantine
 
 log = logging.getLogger("madoguchi.workers")
 
@@ -134,8 +133,7 @@ def work_one(app: App, name: str, report: WorkerReport | None = None) -> bool:
         claim = work_queue.claim_next(s)
         if claim is None:
             return False
-        marks: list[Mark] = []
-        outcome, mark = _handle_claim(app, claim, marks.append)
+        outcome, mark = _handle_claim(app, claim)
         work_queue.finish(s, claim, outcome, mark, name, app.clock.now())
     if report is not None:
         report.handled += 1
@@ -143,15 +141,18 @@ def work_one(app: App, name: str, report: WorkerReport | None = None) -> bool:
     return True
 
 
-def _handle_claim(app: App, claim: work_queue.Claim, record: Callable[[Mark], None]) -> tuple[str, Mark]:
+def _handle_claim(app: App, claim: work_queue.Claim) -> tuple[str, Mark]:
+    """The outcome and the mark the pipeline chose; a duplicate keeps its first outcome's
+    mark (an inquiry handled before a crash stays unread for staff)."""
     try:
         raw = app.raw.get(claim.sha256)
     except Exception as exc:  # noqa: BLE001 - a stored copy that cannot be opened: staff must see it
-        _quarantine(app, Incoming(claim.mailbox_key, b""), claim.sha256, "store",
-                    f"stored copy unreadable ({type(exc).__name__}); the original stays in the mailbox")
+        quarantine(app, Incoming(claim.mailbox_key, b""), claim.sha256, "store",
+                   f"stored copy unreadable ({type(exc).__name__}); the original stays in the mailbox")
         return "quarantined", "quarantined"
-    result = handle(app, Incoming(claim.mailbox_key, raw), marker=lambda _key, mark: record(mark))
-    return result.outcome, MARKS.get(result.outcome, "processed")
+    marks: list[Mark] = []
+    result = handle(app, Incoming(claim.mailbox_key, raw), marker=lambda _key, mark: marks.append(mark))
+    return result.outcome, marks[-1] if marks else MARKS.get(result.outcome, "processed")
 
 
 # --- the leader's part ------------------------------------------------------------------------

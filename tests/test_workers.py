@@ -220,3 +220,38 @@ def test_key_rotation_refuses_while_a_worker_leads(tmp_path: Path, postgres_serv
     leader.release()
     assert keys.rotate(app).unreadable == []  # free again once no worker leads
     app.close()
+
+
+def test_a_message_handled_before_a_crash_keeps_its_first_marks(tmp_path: Path, postgres_server: Any) -> None:
+    """Claimed again after its worker died past the commit: a duplicate, marked as the first time
+    (an inquiry stays unread for staff, not \\Seen as a plain duplicate would be)."""
+    from bot.mailbox import Incoming
+    from bot.pipeline import handle
+
+    app = pg_app(tmp_path, postgres_server)
+    digest = app.raw.put(INQUIRY)
+    assert handle(app, Incoming("k-inquiry", INQUIRY), mark_mailbox=False).outcome == "inquiry"
+    with app.session() as s, s.begin():  # the worker died before it recorded the outcome
+        work_queue.enqueue(s, "k-inquiry", digest, work_queue.sender_key(INQUIRY, digest), NOW)
+    assert work_one(app, "w")
+    with app.session() as s:
+        item = s.scalars(select(WorkItem)).one()
+        assert (item.outcome, item.mark) == ("duplicate", "inquiry")
+    app.close()
+
+
+def test_a_stored_copy_that_cannot_be_opened_is_quarantined_not_retried(tmp_path: Path,
+                                                                       postgres_server: Any) -> None:
+    app = pg_app(tmp_path, postgres_server)
+    digest = app.raw.put(INQUIRY)
+    app.raw.delete(digest)  # lost from the store (a restore without it, say)
+    with app.session() as s, s.begin():
+        work_queue.enqueue(s, "k-lost", digest, "someone", NOW)
+    assert work_one(app, "w")
+    assert not work_one(app, "w")  # not claimed again
+    with app.session() as s:
+        item = s.scalars(select(WorkItem)).one()
+        assert (item.state, item.outcome, item.mark) == ("done", "quarantined", "quarantined")
+        ledger = s.scalars(select(InboundMessage)).one()
+        assert ledger.outcome == "quarantined" and ledger.step == "store" and "unreadable" in (ledger.reason or "")
+    app.close()
