@@ -69,6 +69,12 @@ class App:
             self._outbox = make_outbox(self.settings)
         return self._outbox
 
+    def forget_mailbox(self) -> None:
+        """Log out and drop the mailbox; the next use opens it again from the stored position."""
+        if self._mailbox is not None:
+            mailbox, self._mailbox = self._mailbox, None
+            mailbox.close()
+
     def close(self) -> None:
         for edge in (self._mailbox, self._outbox):
             if edge is not None:

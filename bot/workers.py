@@ -318,6 +318,8 @@ def _step_down(loop: LeaderLoop, scheduler: Any) -> None:
     loop.stop.set()
     loop.join(timeout=60)
     scheduler.shutdown(wait=True)
+    for app in loop.apps:
+        app.forget_mailbox()  # the next leader moves the folder's position on; read it afresh if we lead again
 
 
 def leader_count(engine: Engine, window: str = "default") -> int:
