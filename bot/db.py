@@ -26,6 +26,7 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     event,
+    text,
 )
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, sessionmaker
@@ -225,7 +226,16 @@ class WorkItem(Base):
     """
 
     __tablename__ = "work_items"
-    __table_args__ = (Index("ix_work_items_pending", "state", "sender_key", "id"),)
+    # Partial indexes: a claim looks only at pending rows, the leader only at unmarked ones,
+    # so a week of finished items (kept until pruned) costs a claim nothing.
+    __table_args__ = (
+        Index("ix_work_items_pending", "id", postgresql_where=text("state = 'pending'"),
+              sqlite_where=text("state = 'pending'")),
+        Index("ix_work_items_sender_pending", "sender_key", "id", postgresql_where=text("state = 'pending'"),
+              sqlite_where=text("state = 'pending'")),
+        Index("ix_work_items_unmarked", "id", postgresql_where=text("state = 'done' AND NOT marked"),
+              sqlite_where=text("state = 'done' AND NOT marked")),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     mailbox_key: Mapped[str] = mapped_column(String(500), unique=True)

@@ -31,9 +31,19 @@ def upgrade() -> None:
         sa.Column("queued_at", sa.DateTime(), nullable=False),
         sa.Column("done_at", sa.DateTime(), nullable=True),
     )
-    op.create_index("ix_work_items_pending", "work_items", ["state", "sender_key", "id"])
+    # Partial: claims and marks look at pending and unmarked rows only (finished ones stay a week).
+    for name, columns, where in INDEXES:
+        op.create_index(name, "work_items", columns, postgresql_where=sa.text(where), sqlite_where=sa.text(where))
+
+
+INDEXES = (
+    ("ix_work_items_pending", ["id"], "state = 'pending'"),
+    ("ix_work_items_sender_pending", ["sender_key", "id"], "state = 'pending'"),
+    ("ix_work_items_unmarked", ["id"], "state = 'done' AND NOT marked"),
+)
 
 
 def downgrade() -> None:
-    op.drop_index("ix_work_items_pending", table_name="work_items")
+    for name, _, _ in INDEXES:
+        op.drop_index(name, table_name="work_items")
     op.drop_table("work_items")
