@@ -250,6 +250,22 @@ class WorkItem(Base):
     done_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
+class WorkAttempt(Base):
+    """One start of handling a work item, committed before the handling begins.
+
+    A message that kills its worker (a crash below Python, the OOM killer) would otherwise be
+    claimed again for ever; after MAX_ATTEMPTS starts it is quarantined instead. No foreign
+    key: a reference would take a lock that conflicts with the claim's row lock.
+    """
+
+    __tablename__ = "work_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(Integer, index=True)
+    worker: Mapped[str] = mapped_column(String(100))
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
 class CaseCounter(Base):
     """Per-day sequence for readable case ids (20250602-001), allocated in the case's transaction."""
 

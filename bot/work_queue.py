@@ -27,7 +27,7 @@ from sqlalchemy import and_, delete, exists, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
-from bot.db import WorkItem
+from bot.db import WorkAttempt, WorkItem
 from bot.mailbox import Mark
 
 # A transaction idle this long while holding a claim belongs to a worker that hangs: the
@@ -91,6 +91,16 @@ def claim_next(s: Session) -> Claim | None:
     return None if row is None else Claim(row.id, row.mailbox_key, row.sha256)
 
 
+def attempts(s: Session, claim: Claim) -> int:
+    return int(s.scalar(select(func.count()).select_from(WorkAttempt).where(WorkAttempt.item_id == claim.id)) or 0)
+
+
+def record_attempt(session: Callable[[], Session], claim: Claim, worker: str, now: dt.datetime) -> None:
+    """Committed at once, in a transaction of its own: it must outlive a worker that dies."""
+    with session() as s, s.begin():
+        s.add(WorkAttempt(item_id=claim.id, worker=worker[:100], started_at=now))
+
+
 def finish(s: Session, claim: Claim, outcome: str, mark: Mark, worker: str, now: dt.datetime) -> None:
     s.execute(update(WorkItem).where(WorkItem.id == claim.id)
               .values(state="done", outcome=outcome, mark=mark, worker=worker[:100], done_at=now))
@@ -115,8 +125,9 @@ def pending_count(s: Session) -> int:
 
 def prune(s: Session, before: dt.datetime) -> int:
     """Forget finished and marked messages older than `before` (the ledger keeps what they did)."""
-    result = s.execute(delete(WorkItem).where(WorkItem.state == "done", WorkItem.marked.is_(True),
-                                              WorkItem.done_at < before))
+    old = select(WorkItem.id).where(WorkItem.state == "done", WorkItem.marked.is_(True), WorkItem.done_at < before)
+    s.execute(delete(WorkAttempt).where(WorkAttempt.item_id.in_(old)))
+    result = s.execute(delete(WorkItem).where(WorkItem.id.in_(old)))
     return int(getattr(result, "rowcount", 0) or 0)
 
 

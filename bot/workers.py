@@ -43,6 +43,7 @@ LEADER_PAUSE = 0.25  # seconds between the leader's passes while the queue is no
 # leader lock (takes it over, or finds it lost) about this often, not once the queue is empty.
 ROUND_SECONDS = 1.0
 PRUNE_AFTER_DAYS = 7
+MAX_ATTEMPTS = 3  # starts of one message's handling before it is quarantined (it kills its worker)
 
 
 class WorkerError(Exception):
@@ -133,7 +134,15 @@ def work_one(app: App, name: str, report: WorkerReport | None = None) -> bool:
         claim = work_queue.claim_next(s)
         if claim is None:
             return False
-        outcome, mark = _handle_claim(app, claim)
+        outcome: str
+        mark: Mark
+        if work_queue.attempts(s, claim) >= MAX_ATTEMPTS:
+            quarantine(app, Incoming(claim.mailbox_key, b""), claim.sha256, "worker",
+                       f"its handling stopped the worker {MAX_ATTEMPTS} times; the original stays in the mailbox")
+            outcome, mark = "quarantined", "quarantined"
+        else:
+            work_queue.record_attempt(app.session, claim, name, app.clock.now())
+            outcome, mark = _handle_claim(app, claim)
         work_queue.finish(s, claim, outcome, mark, name, app.clock.now())
     if report is not None:
         report.handled += 1

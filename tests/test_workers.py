@@ -255,3 +255,49 @@ def test_a_stored_copy_that_cannot_be_opened_is_quarantined_not_retried(tmp_path
         ledger = s.scalars(select(InboundMessage)).one()
         assert ledger.outcome == "quarantined" and ledger.step == "store" and "unreadable" in (ledger.reason or "")
     app.close()
+
+
+def test_a_message_that_keeps_killing_its_worker_is_quarantined(tmp_path: Path, postgres_server: Any) -> None:
+    """Each start is recorded before the handling; the third restart quarantines instead."""
+    from bot.db import WorkAttempt
+    from bot.workers import MAX_ATTEMPTS
+
+    app = pg_app(tmp_path, postgres_server)
+    digest = app.raw.put(request_mail(1).raw)
+    with app.session() as s, s.begin():
+        work_queue.enqueue(s, "k-deadly", digest, "someone", NOW)
+    for n in range(MAX_ATTEMPTS):  # three workers died in it (their claims rolled back)
+        with work_queue.claim_session(app.session) as s:
+            claim = work_queue.claim_next(s)
+            assert claim is not None and work_queue.attempts(s, claim) == n
+            work_queue.record_attempt(app.session, claim, f"dead{n}", NOW)
+            s.rollback()
+    assert work_one(app, "w")
+    with app.session() as s:
+        item = s.scalars(select(WorkItem)).one()
+        assert (item.outcome, item.mark) == ("quarantined", "quarantined")
+        ledger = s.scalars(select(InboundMessage)).one()
+        assert ledger.step == "worker" and "3 times" in (ledger.reason or "")
+        assert s.scalar(select(func.count()).select_from(Case)) == 0
+        assert s.scalar(select(func.count()).select_from(WorkAttempt)) == MAX_ATTEMPTS
+    app.close()
+
+
+def test_finished_and_marked_items_are_pruned_after_a_week(tmp_path: Path, postgres_server: Any) -> None:
+    from bot.db import WorkAttempt
+    from bot.workers import apply_marks, prune_queue
+
+    app = pg_app(tmp_path, postgres_server)
+    drop_in_maildir(tmp_path / "mail", [request_mail(1).raw])
+    report = run_worker([app], threading.Event(), until_idle=True)
+    assert report.handled == 1
+    assert apply_marks(app) == 0 and prune_queue(app) == 0  # a week has not passed
+    week_later = make_app(tmp_path, MADOGUCHI_DATABASE_URL=str(app.engine.url.render_as_string(hide_password=False)),
+                          MADOGUCHI_NOW="2025-06-10T10:00:00+09:00")
+    assert prune_queue(week_later) == 1
+    with week_later.session() as s:
+        assert s.scalar(select(func.count()).select_from(WorkItem)) == 0
+        assert s.scalar(select(func.count()).select_from(WorkAttempt)) == 0
+        assert s.scalar(select(func.count()).select_from(InboundMessage)) == 1  # the ledger stays
+    week_later.close()
+    app.close()

@@ -1,4 +1,4 @@
-"""work items: mailbox messages handed from the leader to the workers
+"""work items: mailbox messages handed from the leader to the workers, and their attempts
 
 Revision ID: 0005
 Revises: 0004
@@ -34,6 +34,14 @@ def upgrade() -> None:
     # Partial: claims and marks look at pending and unmarked rows only (finished ones stay a week).
     for name, columns, where in INDEXES:
         op.create_index(name, "work_items", columns, postgresql_where=sa.text(where), sqlite_where=sa.text(where))
+    op.create_table(
+        "work_attempts",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("item_id", sa.Integer(), nullable=False),
+        sa.Column("worker", sa.String(100), nullable=False),
+        sa.Column("started_at", sa.DateTime(), nullable=False),
+    )
+    op.create_index("ix_work_attempts_item_id", "work_attempts", ["item_id"])
 
 
 INDEXES = (
@@ -44,6 +52,8 @@ INDEXES = (
 
 
 def downgrade() -> None:
+    op.drop_index("ix_work_attempts_item_id", table_name="work_attempts")
+    op.drop_table("work_attempts")
     for name, _, _ in INDEXES:
         op.drop_index(name, table_name="work_items")
     op.drop_table("work_items")
