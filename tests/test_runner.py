@@ -95,6 +95,7 @@ def test_temporary_failures_give_up_after_the_retry_window(app: App) -> None:
 
 
 
+@pytest.mark.sqlite_only  # PostgreSQL uses row locks instead: tests/test_workers.py
 def test_a_second_process_leaves_delivery_to_the_one_delivering(app: App) -> None:
     """Two deliverers (the service and a `run --once` by hand) must not send one reply twice."""
     import fcntl

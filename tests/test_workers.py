@@ -301,3 +301,23 @@ def test_finished_and_marked_items_are_pruned_after_a_week(tmp_path: Path, postg
         assert s.scalar(select(func.count()).select_from(InboundMessage)) == 1  # the ledger stays
     week_later.close()
     app.close()
+
+
+def test_a_reply_held_by_one_deliverer_is_left_alone_by_another(tmp_path: Path, postgres_server: Any) -> None:
+    """Row locks, not the SQLite pass's lock file: a reply another process is sending is skipped."""
+    from bot.delivery import deliver_queued
+    from bot.workers import queue_new_mail
+    from tests.test_runner import FlakyOutbox
+
+    app = pg_app(tmp_path, postgres_server)
+    drop_in_maildir(tmp_path / "mail", [request_mail(1).raw])
+    queue_new_mail(app)
+    assert work_one(app, "w")
+    flaky = FlakyOutbox([])
+    app._outbox = flaky
+    with app.session() as other, other.begin():  # another worker, in the middle of sending it
+        held = other.scalars(select(OutboundMessage).with_for_update()).one()
+        assert deliver_queued(app).sent == 0 and flaky.accepted == []
+    assert deliver_queued(app).sent == 1 and flaky.accepted == [held.message_id]
+    assert deliver_queued(app).sent == 0
+    app.close()
