@@ -1,11 +1,11 @@
-"""`madoguchi worker`: several processes sharing one window's work on PostgreSQL.
+"""`madoguchi worker`: several processes sharing the windows' work on PostgreSQL.
 
 Every worker claims messages and replies (row locks, SKIP LOCKED: bot/work_queue.py and
-bot/delivery.py). Exactly one of them is also the leader: it holds a PostgreSQL advisory
-lock on a connection of its own, reads the mailbox into the queue, puts the workers'
-outcomes back on the mailbox as marks, and runs the timed jobs (chase, digest,
-housekeeping). Only the leader talks to the mailbox, so the mailbox sees one client, as
-with `madoguchi run`.
+bot/delivery.py). For each window exactly one of them is also the leader: it holds that
+window's PostgreSQL advisory lock on a connection of its own, reads the mailbox into the
+queue, puts the workers' outcomes back on the mailbox as marks, and runs the window's
+timed jobs (chase, digest, housekeeping). Only the leader talks to the mailbox, so the
+mailbox sees one client, as with `madoguchi run`.
 
 When the leader dies its connection closes and the server frees the lock; the other
 workers try to take it on every turn of their loop, so one of them leads within about a
