@@ -85,6 +85,7 @@ class App:
 def build_app(settings: Settings, *, actor: str | None = None) -> App:
     """Open the store (migrating it), the key and the policy; mail edges open lazily."""
     policy = load_policy(settings.policy)
+    _check_templates(settings)
     _prepare_dirs(settings)
     engine = make_engine(settings.database_url)
     upgrade(engine)
@@ -100,6 +101,17 @@ def build_app(settings: Settings, *, actor: str | None = None) -> App:
         actor=actor or settings.staff_name or _os_user(),
         ocr_cache=EncryptedOcrCache(settings.data_dir / "ocr-cache", cipher) if settings.ocr_cache_days else None,
     )
+
+
+def _check_templates(settings: Settings) -> None:
+    if settings.templates_dir is None:
+        return
+    from replies.render import template_problems
+
+    found = template_problems(settings.templates_dir)
+    if found:
+        raise SettingsError(f"MADOGUCHI_TEMPLATES_DIR {settings.templates_dir}: {found[0]}"
+                            + (f" (and {len(found) - 1} more: madoguchi health lists them)" if len(found) > 1 else ""))
 
 
 def _prepare_dirs(settings: Settings) -> None:

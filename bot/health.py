@@ -39,6 +39,11 @@ def problems(settings: Settings) -> list[str]:
         except (SettingsError, ValueError, OSError) as exc:
             found.append(f"store key: {exc}")
     found += _writable(settings)
+    if settings.templates_dir is not None:
+        from replies.render import template_problems
+
+        found += [f"MADOGUCHI_TEMPLATES_DIR {settings.templates_dir}: {p}" for p in
+                  template_problems(settings.templates_dir)]
     return found
 
 

@@ -24,6 +24,7 @@ from jinja2 import (
     PackageLoader,
     StrictUndefined,
     TemplateNotFound,
+    TemplateSyntaxError,
 )
 
 WEEKDAYS_JA = "月火水木金土日"
@@ -67,6 +68,33 @@ def _environment(lang: str, overrides: Path | None = None) -> Environment:
     env.filters["jdate"] = _jdate
     return env
 
+
+
+def template_problems(overrides: Path) -> list[str]:
+    """What is wrong in a window's templates folder: a file that does not compile, or one
+    that replaces no packaged template (a misspelt name would silently change nothing).
+
+    Checked at start (and by `madoguchi health`), so that a broken footer stops the start
+    with its line number instead of sending every mail of the day to quarantine.
+    """
+    found: list[str] = []
+    packaged_root = Path(__file__).resolve().parent / "templates"
+    for lang_dir in sorted(p for p in overrides.iterdir() if p.is_dir()):
+        packaged = packaged_root / lang_dir.name
+        if not packaged.is_dir():
+            found.append(f"{lang_dir.name}/: no such language among the packaged templates "
+                         f"({', '.join(sorted(d.name for d in packaged_root.iterdir() if d.is_dir()))})")
+            continue
+        for path in sorted(lang_dir.glob("*.j2")):
+            name = f"{lang_dir.name}/{path.name}"
+            if not (packaged / path.name).exists():
+                found.append(f"{name}: replaces no packaged template (see replies/templates/{lang_dir.name}/)")
+                continue
+            try:
+                _environment(lang_dir.name, overrides).get_template(path.name)
+            except TemplateSyntaxError as exc:
+                found.append(f"{name} line {exc.lineno}: {exc.message}")
+    return found
 
 
 def render(kind: str, context: dict[str, Any], lang: str = "ja", templates: Path | None = None) -> tuple[str, str]:

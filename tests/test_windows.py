@@ -283,3 +283,21 @@ def test_windows_on_postgresql_live_in_schemas_of_one_database(tmp_path: Path, p
     assert after == {"window_acme": 3, "window_beta": 2}
     for app in (acme, beta):
         app.close()
+
+
+def test_a_broken_or_misnamed_window_template_stops_the_start_with_its_line(tmp_path: Path) -> None:
+    """A footer that does not compile would otherwise send every mail of the window to quarantine."""
+    from bot.health import problems
+
+    config = deployment(tmp_path)
+    beta_ja = tmp_path / "templates-beta" / "ja"
+    (beta_ja / "_footer.j2").write_text("ベータ株式会社\n{% if company %}\n閉じ忘れ\n", encoding="utf-8")
+    (beta_ja / "_fotter.j2").write_text("綴り違い\n", encoding="utf-8")
+    beta = load_settings(str(config), {}, window="beta")
+    with pytest.raises(SettingsError, match=r"ja/_footer.j2 line \d+: .*\(and 1 more"):
+        build_app(beta)
+    found = problems(beta)
+    assert any("ja/_footer.j2 line" in p for p in found), found
+    assert any("ja/_fotter.j2: replaces no packaged template" in p for p in found), found
+    acme = build_app(load_settings(str(config), {}, window="acme"))  # the other window starts as usual
+    acme.close()
