@@ -75,19 +75,14 @@ class MaildirMailbox:
         dst = self.root / "cur" / f"{base}:2,{flags}"
         # Already moved when an earlier run crashed between the move and its commit; or moved
         # to cur/ without flags when it was queued for the workers, and now gets its outcome.
-        for src in (self.root / "new" / key, *self._queued_copies(base)):
+        for src in (self.root / "new" / key, self.root / "cur" / f"{base}:2,"):
             with contextlib.suppress(FileNotFoundError):
-                if src != dst:
-                    os.replace(src, dst)
+                os.replace(src, dst)
                 return
 
     def mark_many(self, marks: list[tuple[str, Mark]]) -> None:
         for key, mark in marks:
             self.mark(key, mark)
-
-    def _queued_copies(self, base: str) -> list[Path]:
-        queued = self.root / "cur" / f"{base}:2,"
-        return [queued] if queued.exists() else []
 
     def close(self) -> None:
         return None

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -28,7 +27,6 @@ from parsers.headers import case_tags, referenced_ids, robot_reasons, sender_aut
 
 log = logging.getLogger("madoguchi.pipeline")
 
-Marker = Callable[[str, Mark], None]
 Outcome = Literal["request", "followup", "inquiry", "robot", "duplicate", "quarantined"]
 MARKS: dict[str, Mark] = {
     "request": "processed",
@@ -58,22 +56,24 @@ class Result:
     outcome: Outcome
     case_id: str | None = None
     sha256: str = ""
+    mark: Mark = "processed"  # what the mailbox was (or, for a worker, is to be) told
 
 
-def handle(app: App, incoming: Incoming, *, mark_mailbox: bool = True, marker: Marker | None = None) -> Result:
+def handle(app: App, incoming: Incoming, *, mark_mailbox: bool = True) -> Result:
     """Process one mailbox message end to end. Never raises for the message's content.
 
-    `mark_mailbox=False` is for replaying a stored message that is no longer in the mailbox;
-    a `marker` receives the mark instead of the mailbox (a worker hands it to the leader).
+    `mark_mailbox=False` is for replaying a stored message that is no longer in the mailbox,
+    and for workers, whose leader applies `Result.mark` later.
     """
-    mark = marker or (app.mailbox.mark if mark_mailbox else _no_mark)
+    mark = app.mailbox.mark if mark_mailbox else _no_mark
     digest = app.raw.put(incoming.raw)  # kept before anything reads it
     with app.session() as s:
         seen = casestore.inbound_by_sha(s, digest)
         if seen is not None:
             # Re-apply the first outcome's mark: an inquiry stays unread for staff after a restart.
-            mark(incoming.key, MARKS.get(seen.outcome, "processed"))
-            return Result("duplicate", sha256=digest)
+            first = MARKS.get(seen.outcome, "processed")
+            mark(incoming.key, first)
+            return Result("duplicate", sha256=digest, mark=first)
     step = "parse"
     try:
         if len(incoming.raw) > app.settings.max_message_bytes:
@@ -90,8 +90,9 @@ def handle(app: App, incoming: Incoming, *, mark_mailbox: bool = True, marker: M
         if where == "size":
             _tell_sender_too_large(app, incoming.raw, digest)
         mark(incoming.key, "quarantined")
-        return Result("quarantined", sha256=digest)
-    mark(incoming.key, MARKS[result.outcome])
+        return Result("quarantined", sha256=digest, mark="quarantined")
+    result = replace(result, mark=MARKS[result.outcome])
+    mark(incoming.key, result.mark)
     log.info("message sha256=%s outcome=%s case=%s", digest[:16], result.outcome, result.case_id or "-",
              extra={"sha256": digest[:16], "outcome": result.outcome, "case_id": result.case_id})
     return result

@@ -104,13 +104,12 @@ def scheduler_lock(data_dir: Path) -> Iterator[None]:
         os.close(fd)
 
 
-def run_forever(apps: App | list[App]) -> None:
+def run_forever(windows: list[App]) -> None:
     """Read mail until SIGTERM/SIGINT, finishing the message in hand; timed jobs in APScheduler.
 
     With several windows, each has its own scheduler lock, jobs and mailbox; their
     mailboxes are read in turn, every poll interval (IDLE needs one connection per folder).
     """
-    windows = [apps] if isinstance(apps, App) else apps
     stop = threading.Event()
 
     def _stop(signum: int, _frame: FrameType | None) -> None:

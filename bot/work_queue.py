@@ -133,8 +133,7 @@ def prune(s: Session, before: dt.datetime) -> int:
 
 @contextlib.contextmanager
 def claim_session(session: Callable[[], Session]) -> Iterator[Session]:
-    """A transaction for one claim, ended by the server if its worker hangs (CLAIM_IDLE_LIMIT)."""
+    """A transaction for one claim (PostgreSQL), ended by the server if its worker hangs."""
     with session() as s, s.begin():
-        if s.get_bind().dialect.name == "postgresql":
-            s.execute(text(f"SET LOCAL idle_in_transaction_session_timeout = '{CLAIM_IDLE_LIMIT}'"))
+        s.execute(text(f"SET LOCAL idle_in_transaction_session_timeout = '{CLAIM_IDLE_LIMIT}'"))
         yield s

@@ -16,6 +16,7 @@ at once rather than risk two readers of one mailbox.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import logging
 import os
 import socket
@@ -32,13 +33,14 @@ from bot import work_queue
 from bot.app import App
 from bot.delivery import deliver_queued
 from bot.mailbox import Incoming, Mark
-from bot.pipeline import MARKS, handle, quarantine
+from bot.pipeline import handle, quarantine
 
 log = logging.getLogger("madoguchi.workers")
 
 LEADER_LOCK = 0x6D61646F  # "mado": the advisory lock key of the leader of one database
 IDLE_PAUSE = 0.25  # seconds a worker waits when it found nothing to do
 LEADER_PAUSE = 0.25  # seconds between the leader's passes while the queue is not empty
+LEADER_WAIT = 2.0  # at most this long in IDLE (or asleep) with nothing to do
 # A worker's round of claims ends after this long even in a backlog, so that it looks at the
 # leader lock (takes it over, or finds it lost) about this often, not once the queue is empty.
 ROUND_SECONDS = 1.0
@@ -151,17 +153,15 @@ def work_one(app: App, name: str, report: WorkerReport | None = None) -> bool:
 
 
 def _handle_claim(app: App, claim: work_queue.Claim) -> tuple[str, Mark]:
-    """The outcome and the mark the pipeline chose; a duplicate keeps its first outcome's
-    mark (an inquiry handled before a crash stays unread for staff)."""
+    """The outcome and the mark the pipeline chose (a duplicate keeps its first outcome's)."""
     try:
         raw = app.raw.get(claim.sha256)
     except Exception as exc:  # noqa: BLE001 - a stored copy that cannot be opened: staff must see it
         quarantine(app, Incoming(claim.mailbox_key, b""), claim.sha256, "store",
                    f"stored copy unreadable ({type(exc).__name__}); the original stays in the mailbox")
         return "quarantined", "quarantined"
-    marks: list[Mark] = []
-    result = handle(app, Incoming(claim.mailbox_key, raw), marker=lambda _key, mark: marks.append(mark))
-    return result.outcome, marks[-1] if marks else MARKS.get(result.outcome, "processed")
+    result = handle(app, Incoming(claim.mailbox_key, raw), mark_mailbox=False)
+    return result.outcome, result.mark
 
 
 # --- the leader's part ------------------------------------------------------------------------
@@ -196,56 +196,48 @@ def apply_marks(app: App) -> int:
 
 
 def prune_queue(app: App) -> int:
-    import datetime as dt
-
     with app.session() as s, s.begin():
         return work_queue.prune(s, app.clock.now() - dt.timedelta(days=PRUNE_AFTER_DAYS))
 
 
 class LeaderLoop(threading.Thread):
-    """The leader's thread: mailbox → queue, outcomes → mailbox marks, until told to stop."""
+    """A window leader's thread: mailbox → queue, outcomes → mailbox marks, until told to stop."""
 
-    def __init__(self, apps: list[App], stop: threading.Event, report: WorkerReport) -> None:
-        super().__init__(name="madoguchi-leader", daemon=True)
-        self.apps = apps
-        self.stop = stop
+    def __init__(self, app: App, report: WorkerReport) -> None:
+        super().__init__(name=f"madoguchi-leader-{app.settings.window}", daemon=True)
+        self.app = app
+        self.stop = threading.Event()
         self.report = report
         self.idle = False  # the last pass found no new mail, no pending message and no mark to apply
 
     def run(self) -> None:
         while not self.stop.is_set():
             try:
-                busy = False
-                for app in self.apps:
-                    queued = queue_new_mail(app, self.stop)
-                    self.report.queued += queued
-                    marked = apply_marks(app)
-                    with app.session() as s:
-                        busy = busy or bool(queued or marked or work_queue.pending_count(s))
-                self.idle = not busy
-                if busy:
-                    self.stop.wait(LEADER_PAUSE)
+                queued = queue_new_mail(self.app, self.stop)
+                self.report.queued += queued
+                marked = apply_marks(self.app)
+                with self.app.session() as s:
+                    self.idle = not (queued or marked or work_queue.pending_count(s))
+                if self.idle:
+                    self._wait_for_mail()
                 else:
-                    _wait_for_mail(self.apps, self.stop)
+                    self.stop.wait(LEADER_PAUSE)
             except Exception as exc:  # noqa: BLE001 - a lost connection must not end the leader
                 log.warning("leader pass failed (%s); retrying after a pause", type(exc).__name__)
                 self.stop.wait(2.0)
-        for app in self.apps:  # the outcomes of the last messages handled, before letting go
-            try:
-                apply_marks(app)
-            except Exception as exc:  # noqa: BLE001 - the next leader applies them
-                log.warning("leader could not apply the last marks (%s)", type(exc).__name__)
+        try:  # the outcomes of the last messages handled, before letting go
+            apply_marks(self.app)
+        except Exception as exc:  # noqa: BLE001 - the next leader applies them
+            log.warning("leader could not apply the last marks (%s)", type(exc).__name__)
 
-
-def _wait_for_mail(apps: list[App], stop: threading.Event) -> None:
-    """IDLE on the one mailbox where there is one (reaction within a second); else a short poll."""
-    from bot.runner import WAIT_SLICE_SECONDS
-
-    wait: Any = getattr(apps[0].mailbox, "wait_for_new", None) if len(apps) == 1 else None
-    if wait is not None:
-        wait(min(WAIT_SLICE_SECONDS, 2.0), stop=stop)
-    else:
-        stop.wait(min(float(apps[0].settings.poll_seconds), 2.0))
+    def _wait_for_mail(self) -> None:
+        """IDLE where the mailbox offers it (reaction within a second), else a short poll; at
+        most LEADER_WAIT, so the marks of what the workers finish meanwhile follow soon."""
+        wait: Any = getattr(self.app.mailbox, "wait_for_new", None)
+        if wait is not None:
+            wait(LEADER_WAIT, stop=self.stop)
+        else:
+            self.stop.wait(min(float(self.app.settings.poll_seconds), LEADER_WAIT))
 
 
 # --- the process ------------------------------------------------------------------------------
@@ -314,7 +306,7 @@ def _become_leader(app: App, report: WorkerReport) -> tuple[LeaderLoop, Any]:
 
     log.info("this worker leads: reading the mailbox and running the timed jobs", extra={"window": app.settings.window})
     report.led = True
-    loop = LeaderLoop([app], threading.Event(), report)
+    loop = LeaderLoop(app, report)
     loop.start()
     scheduler = build_scheduler(app, deliver=False)
     scheduler.add_job(lambda: prune_queue(app), "interval", hours=6, id="prune-queue", max_instances=1,
@@ -327,8 +319,7 @@ def _step_down(loop: LeaderLoop, scheduler: Any) -> None:
     loop.stop.set()
     loop.join(timeout=60)
     scheduler.shutdown(wait=True)
-    for app in loop.apps:
-        app.forget_mailbox()  # the next leader moves the folder's position on; read it afresh if we lead again
+    loop.app.forget_mailbox()  # the next leader moves the folder's position on; read it afresh if we lead again
 
 
 def leader_count(engine: Engine, window: str = "default") -> int:

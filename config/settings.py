@@ -198,13 +198,12 @@ def window_schema(name: str) -> str:
 
 def _distinct(windows: list[Settings]) -> None:
     """Two windows sharing an address, a mailbox or a store would see each other's mail."""
-    for attr, label in (("window_address", "window_address"), ("mailbox_url", "mailbox_url"),
-                        ("data_dir", "data_dir"), ("database_url", "database_url")):
+    for attr in ("window_address", "mailbox_url", "data_dir", "database_url"):
         seen: dict[object, str] = {}
         for w in windows:
             value = getattr(w, attr)
             if value in seen:
-                raise SettingsError(f"[windows.{w.window}] {label}: the same as [windows.{seen[value]}]'s; "
+                raise SettingsError(f"[windows.{w.window}] {attr}: the same as [windows.{seen[value]}]'s; "
                                     "each window needs its own")
             seen[value] = w.window
 
