@@ -141,17 +141,32 @@ class Keyring(Cipher):
 
 
 def load_or_create_key(path: Path) -> bytes:
-    """Read the key file, or create it (0600 in a 0700 folder) on a fresh installation."""
+    """Read the key file, or create it (0600 in a 0700 folder) on a fresh installation.
+
+    Created whole or not at all: the key is written to a temporary file, then linked into
+    place (link, unlike rename, never replaces a key another process made meanwhile). An
+    empty key file, which only a crash of the older create-then-write code could leave,
+    never sealed anything and is made again.
+    """
     if path.exists():
         key = path.read_bytes()
-        if len(key) != KEY_BYTES:
-            raise ValueError(f"key file {path} is not a {KEY_BYTES}-byte key")
-        return key
+        if key:
+            if len(key) != KEY_BYTES:
+                raise ValueError(f"key file {path} is not a {KEY_BYTES}-byte key")
+            return key
+        path.unlink()
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     key = secrets.token_bytes(KEY_BYTES)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    tmp = path.with_name(f"{path.name}.tmp{os.getpid()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as fh:
         fh.write(key)
         fh.flush()
         os.fsync(fh.fileno())
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        return load_or_create_key(path)  # another process made it first: theirs is the key
+    finally:
+        tmp.unlink(missing_ok=True)
     return key

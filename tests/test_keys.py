@@ -327,3 +327,21 @@ def test_keyring_refuses_two_keys_with_one_id() -> None:
         ring.make_current(os.urandom(31))
     ring.add(bytes(clash))  # the same key twice is fine
     assert ring.other_ids == []
+
+
+def test_a_key_file_is_created_whole_and_an_empty_one_from_a_crash_is_made_again(tmp_path: Path) -> None:
+    """The first start killed between creating the key file and writing it left it empty, and
+    every later start refused ('not a 32-byte key'): the store was bricked before it held anything."""
+    from bot.crypto import KEY_BYTES, load_or_create_key
+
+    path = tmp_path / "keys" / "store.key"
+    key = load_or_create_key(path)
+    assert len(key) == KEY_BYTES and path.read_bytes() == key
+    assert sorted(p.name for p in path.parent.iterdir()) == ["store.key"]  # no temporary left
+    assert load_or_create_key(path) == key
+    path.write_bytes(b"")
+    fresh = load_or_create_key(path)
+    assert len(fresh) == KEY_BYTES and path.read_bytes() == fresh
+    path.write_bytes(b"short")
+    with pytest.raises(ValueError, match="not a 32-byte key"):
+        load_or_create_key(path)
