@@ -65,6 +65,7 @@ Image.MAX_IMAGE_PIXELS = _DEFAULT_MAX_PIXELS  # Pillow refuses bigger images bef
 
 ZOOM_BELOW = 1600  # an unrecognised image smaller than this (longest side) is read again ...
 ZOOM_TO = 2000  # ... enlarged to this (2x was measured worse: Tesseract is sensitive to scale)
+STRAIGHTEN_FROM = 1.5  # degrees of skew from which an image is straightened before OCR
 
 
 @dataclass(frozen=True)
@@ -495,28 +496,44 @@ def _upright_rgb(im: Image.Image) -> Image.Image:
 
 
 def _ocr_upright(image: Image.Image, ocr: OcrEngine, name: str) -> tuple[Image.Image, str, bool]:
-    """OCR text of the image; when nothing is recognised, ask the engine (if it can) how
-    far to turn it and read it again upright, and read a small image again at twice the
-    size, keeping whichever reading recognises a document.
+    """OCR text of the image, read straight; the image whose text was kept; whether that
+    image was turned (its pixels no longer line up with the original's).
 
-    Doubling only on failure: on the accuracy set's 900 px phone photos it turned 3 of 12
-    unrecognised documents into recognised ones, while upscaling every photo under 1,300 px
-    lost names on the 1,086 px sample photos that were read well as they were.
+    A photo held at an angle is straightened first, and read as it came only if the
+    straightened copy shows no document. When neither does, a small image is read again
+    enlarged, and then the engine (if it can) is asked how far to turn a sideways scan.
+
+    Measured on the accuracy set's 87 phone photos: straightening first recognised 79
+    documents against 73, but lost 5 that the unstraightened photo had shown (Tesseract
+    is fickle on soft photos); keeping whichever reading recognises a document keeps both.
+    Doubling only on failure: on the 900 px phone photos it turned 3 of 12 unrecognised
+    documents into recognised ones, while upscaling every photo under 1,300 px lost names
+    on the 1,086 px sample photos that were read well as they were.
     """
+    from parsers.deskew import estimate_skew, straightened
     from parsers.ocr import OrientingOcr
 
-    text = ocr.image_to_text(image)
-    if classify_text(text) or not isinstance(ocr, OrientingOcr):
-        return image, text, False
-    if max(image.size) < ZOOM_BELOW:  # before turning: OSD on a small, soft image is unreliable
-        factor = ZOOM_TO / max(image.size)
-        bigger = image.resize((round(image.width * factor), round(image.height * factor)), Image.Resampling.LANCZOS)
+    angle = estimate_skew(image)
+    tries = [(straightened(image, angle), True)] if abs(angle) >= STRAIGHTEN_FROM else []
+    tries.append((image, False))
+    readings = []
+    for candidate, turned in tries:
+        text = ocr.image_to_text(candidate)
+        if classify_text(text):
+            return candidate, text, turned
+        readings.append((candidate, text, turned))
+    first, text, turned = readings[0]
+    if not isinstance(ocr, OrientingOcr):
+        return first, text, turned
+    if max(first.size) < ZOOM_BELOW:  # before turning: OSD on a small, soft image is unreliable
+        factor = ZOOM_TO / max(first.size)
+        bigger = first.resize((round(first.width * factor), round(first.height * factor)), Image.Resampling.LANCZOS)
         zoomed = ocr.image_to_text(bigger)
         if classify_text(zoomed):
-            return bigger, zoomed, False
+            return bigger, zoomed, turned
     rotation = ocr.detect_rotation(image)
     if not rotation:
-        return image, text, False
+        return first, text, turned
     upright = image.rotate(-rotation, expand=True)
     return upright, ocr.image_to_text(upright), True
 

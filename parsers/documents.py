@@ -44,6 +44,8 @@ VERIFIED_MRZ = 4.0  # a machine-readable zone whose check digits agree (parsers.
 _HEAD_LINES = 4
 _HIRAGANA = re.compile(r"[\u3041-\u3096]")
 _LISTED_AFTER = re.compile(r"[、,:：]")  # 添付：住民票の写し, 運転免許証、住民票
+_PARTICLES = frozenset("のをにはがとへもでや")
+_LIST_ITEM = re.compile(r"(?:\d{1,2}[.)]|\(\d{1,2}\)|[・●○◯■□◆◇\-])")  # 2. 住民票の写し under 添付書類
 _SHORT_TEXT = 450  # compact characters: an ID card's OCR text is shorter than this
 
 CARD_KINDS = frozenset(
@@ -84,6 +86,7 @@ _RULES: tuple[_Rule, ...] = (
         ),
         marks=(
             (r"請求の種類|請求内容|ご請求の内容", 1.5),
+            (r"(示|正|停止|通知)(等の)?請求書", 1.5),  # a title whose first characters OCR lost (示請求書)
             (r"請求者(氏名)?", 1.0),
             (r"添付(した)?書類", 1.0),
             (r"本人との関係", 1.0),
@@ -103,6 +106,7 @@ _RULES: tuple[_Rule, ...] = (
             (r"免許の条件", 1.5),
             (r"[二ニ]・?小・?原", 1.0),
             (r"番号第?\d{12}号", 1.5),
+            (r"(?<!\d)(?<!番号)(?<!番号第)\d{12}号", 1.0),  # the licence number's form, OCR having lost 番号
             (r"眼鏡等", 0.5),
             (r"優良|一般|違反", 0.3),
             (r"普通|中型|大型|準中型|原付|大特|普自二|大自二", 0.3),
@@ -212,7 +216,7 @@ _RULES: tuple[_Rule, ...] = (
         marks=(
             (r"住民票の原本と相違ない|住民票の写しである|原本と相違ないことを証明", 3.0),
             (r"世帯主", 1.0),
-            (r"住民となった日|住民となった年月日", 1.5),
+            (r"住民となった", 2.0),  # 住民となった日 / 年月日, often cut short by OCR
             (r"続柄", 0.5),
             (r"住民票コード", 0.5),
             (r"前住所", 0.5),
@@ -233,7 +237,7 @@ _RULES: tuple[_Rule, ...] = (
             (r"出生", 0.3),
             (r"婚姻", 0.3),
         ),
-        requires=r"戸籍",
+        requires=r"戸籍|(全部|個人)事項証明",  # the title alone is enough: a 登記 is 登記事項 / 事項全部証明
     ),
     _Rule(
         "guardianship_ruling",
@@ -308,7 +312,7 @@ _NO_MY_NUMBER_KINDS = frozenset({"drivers_license"})
 # Words that survive on a licence photo too poor to be classified (the page then reads as
 # 'unknown'), so that its own number, which may pass the check digit, is still not taken
 # for an individual number. 番号 …号 around twelve digits is how a licence prints its number.
-_OWN_NUMBER_CUES = {"drivers_license": r"運転免許|公安委員会|免許の条件|番号第?\d{12}号"}
+_OWN_NUMBER_CUES = {"drivers_license": r"運転免許|公安委員会|免許の条件|\d{12}号"}  # an individual number has no 号
 # Any of these on the page and a 12-digit run may be an individual number whatever else the
 # page shows (a licence copied on the sheet of a 住民票 with its 個人番号 column).
 _INDIVIDUAL_NUMBER_CUES = r"個人番号|マイナンバー|MYNUMBER|INDIVIDUALNUMBER"
@@ -353,15 +357,24 @@ def _prepare(text: str) -> _Prepared:
 
 def _standing(title: str, lines: tuple[str, ...]) -> bool:
     """Whether the title stands as a title on one of the lines, not inside a sentence:
-    運転免許証 at a line's end or before another word, but not 運転免許証の写しを添付します
-    nor 添付：運転免許証、住民票."""
+    運転免許証 at a line's end or before another word, but not 運転免許証の写しを添付します,
+    添付：運転免許証、住民票 nor an item of a numbered list (2. 住民票の写し)."""
     for line in lines:
         for m in re.finditer(title, line):
-            after_ok = m.end() == len(line) or not (_HIRAGANA.match(line[m.end()]) or line[m.end()] in "等番")
-            before_ok = m.start() == 0 or not _LISTED_AFTER.match(line[m.start() - 1])
+            rest = line[m.end():]
+            after_ok = not rest or _stray_end(rest) or not (_HIRAGANA.match(rest[0]) or rest[0] in "等番")
+            before_ok = m.start() == 0 or not (
+                _LISTED_AFTER.match(line[m.start() - 1]) or _LIST_ITEM.fullmatch(line[: m.start()])
+            )
             if after_ok and before_ok:
                 return True
     return False
+
+
+def _stray_end(rest: str) -> bool:
+    """One character after a title at a line's end that no sentence would put there: OCR
+    noise beside a card's title band (個人番号カードた), not a particle (運転免許証の / 写しを)."""
+    return len(rest) == 1 and rest not in _PARTICLES
 
 
 def _title_score(rule: _Rule, text: _Prepared) -> tuple[float, bool]:
