@@ -40,10 +40,11 @@ __all__ = [
 ]
 
 MIN_SCORE = 2.5  # below this a page is not recognised as any kind
+FORM_BY_SECTIONS = 4.0  # a request form's section marks without its title (see _form_by_its_sections)
 VERIFIED_MRZ = 4.0  # a machine-readable zone whose check digits agree (parsers.mrz)
 _HEAD_LINES = 4
 _HIRAGANA = re.compile(r"[\u3041-\u3096]")
-_LISTED_AFTER = re.compile(r"[、,:：]")  # 添付：住民票の写し, 運転免許証、住民票
+_LISTED_AFTER = re.compile(r"[、,:：・]")  # 添付：住民票の写し, 運転免許証、住民票, 在留カード・特別永住者証明書
 _PARTICLES = frozenset("のをにはがとへもでや")
 _LIST_ITEM = re.compile(r"(?:\d{1,2}[.)]|\(\d{1,2}\)|[・●○◯■□◆◇\-])")  # 2. 住民票の写し under 添付書類
 _SHORT_TEXT = 450  # compact characters: an ID card's OCR text is shorter than this
@@ -82,13 +83,14 @@ _RULES: tuple[_Rule, ...] = (
         titles=(
             r"(開示|訂正|利用停止|利用目的の?通知|第三者提供の?停止)等?の?(ご)?(請求|求め|申請|申出|依頼)"
             r"(書|申請書|申出書|依頼書|申込書|請求書|用紙)",
-            r"開示等(の)?(請求|求め)に(係る|関する)(請求|申請|申出)書?",  # 書 is often left off a title
+            r"開示等(の)?(請求|求め)に(係る|関する)(請求|申請?|申出)書?",  # 書 is often left off a title
+            r"REQUESTFOR(THE)?(NOTIFICATION|DISCLOSURE|CORRECTION|SUSPENSION|CESSATION)",
         ),
         marks=(
-            (r"請求の種類|請求内容|ご請求の内容", 1.5),
+            (r"請求の種類|請求内容|ご請求の内容|申請の内容|TYPEOFREQUEST", 1.5),
             (r"(示|正|停止|通知)(等の)?請求書", 1.5),  # a title whose first characters OCR lost (示請求書)
-            (r"請求者(氏名)?", 1.0),
-            (r"添付(した)?書類", 1.0),
+            (r"(請求|申請)者(氏名)?|REQUESTER", 1.0),
+            (r"添付(した)?書類|DOCUMENTSATTACHED", 1.0),
             (r"本人との関係", 1.0),
             (r"利用目的の通知", 0.5),
             (r"第三者提供", 0.5),
@@ -106,7 +108,7 @@ _RULES: tuple[_Rule, ...] = (
             (r"免許の条件", 1.5),
             (r"[二ニ]・?小・?原", 1.0),
             (r"番号第?\d{12}号", 1.5),
-            (r"(?<!\d)(?<!番号)(?<!番号第)\d{12}号", 1.0),  # the licence number's form, OCR having lost 番号
+            (r"(?<!番号)(?<!番号第)\d{12}号", 1.0),  # the licence number's form, OCR having lost 番号
             (r"眼鏡等", 0.5),
             (r"優良|一般|違反", 0.3),
             (r"普通|中型|大型|準中型|原付|大特|普自二|大自二", 0.3),
@@ -135,7 +137,12 @@ _RULES: tuple[_Rule, ...] = (
     _Rule(
         "my_number_card",
         titles=(r"個人番号カード|マイナンバーカード",),
-        marks=((r"電子証明書の有効期限", 3.0), (r"臓器提供意思", 1.0), (r"まで有効", 0.3), (r"性別", 0.3)),
+        marks=(
+            (r"電子証明書の有効期限|有効期限の記載", 3.0),  # OCR garbles 電子証明書 more than the rest
+            (r"臓器提供意思", 1.0),
+            (r"まで有効", 0.3),
+            (r"性別", 0.3),
+        ),
     ),
     # The back of the card has no title: it shows 個人番号 over the number, 氏名, 生年月日 and the
     # organ-donation box. A 住民票 with a 個人番号 column shows the same label and number, so
@@ -145,6 +152,7 @@ _RULES: tuple[_Rule, ...] = (
         titles=(),
         marks=(
             (r"個人番号[:：]?\d{12}(?!\d)", 2.5),
+            (r"(?<!\d)\d{12}(?!\d)", 1.5),  # the number read apart from its label (above it, or a line off)
             (r"臓器提供意思", 1.0),
             (r"生年月日", 0.3),
             (r"氏名", 0.3),
@@ -396,7 +404,7 @@ def _title_score(rule: _Rule, text: _Prepared) -> tuple[float, bool]:
 def _alone_on_a_line(title: str, lines: tuple[str, ...]) -> bool:
     """A title that fills a line of its own heads a document, even below a letter's address
     block (a lawyer's 「保有個人データ開示等請求書」 under the sender's letterhead)."""
-    pattern = re.compile(rf"[^\w]*(?:保有)?(?:個人情報|個人データ)?(?:の|に関する)?(?:{title})[^\w]*")
+    pattern = re.compile(rf"[^\w()]*(?:保有)?(?:個人情報|個人データ)?(?:の|に関する)?(?:{title})[^\w()]*")
     return any(pattern.fullmatch(line) for line in lines)
 
 
@@ -439,10 +447,23 @@ def _verdict(text: str) -> _Verdict:
     if find_mrz(text) is not None:  # every check digit agrees: a passport, whatever else OCR missed
         verdict.scores["passport"] = verdict.scores.get("passport", 0.0) + VERIFIED_MRZ
         verdict.standing.add("passport")
+    if _form_by_its_sections(verdict):
+        verdict.heading.add("request_form")
     if "request_form" in verdict.heading:  # its checklist names every other document
         verdict.scores = {k: (v if k == "request_form" else min(v, 1.0)) for k, v in verdict.scores.items()}
         verdict.standing = {"request_form"}
     return verdict
+
+
+def _form_by_its_sections(verdict: _Verdict) -> bool:
+    """A page that shows a request form's sections (請求の種類, 添付書類, 本人との関係 …) is
+    the form even when OCR garbled its title, unless a document heading the page outscores
+    them (a 委任状 that names the same sections). Otherwise the form's checklist (住民票の写し,
+    登記事項証明書, 成年後見人) names other kinds, and one of them may outscore it: a dark
+    scan of such a form was read as a 後見 certificate."""
+    form = verdict.scores.get("request_form", 0.0)
+    heading_others = verdict.heading - {"request_form"}
+    return form >= FORM_BY_SECTIONS and all(verdict.scores.get(k, 0.0) < form for k in heading_others)
 
 
 def _numbered_kinds(kind: str, text: _Prepared) -> frozenset[str]:

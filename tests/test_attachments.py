@@ -439,6 +439,40 @@ def test_a_small_photo_is_read_again_enlarged_and_kept_enlarged() -> None:
     assert [im.size for im in ocr.seen] == [(1300, 1700)]
 
 
+def _tilted_page(angle: float) -> Image.Image:
+    from tests.test_deskew import _page
+
+    return _page(900, 700).rotate(angle, expand=True, fillcolor=(120, 96, 72), resample=Image.Resampling.BICUBIC)
+
+
+class SizeOcr(FakeOcr):
+    """Recognises the document only on images of one size (a stand-in for "read well")."""
+
+    def __init__(self, text: str, size: tuple[int, int] | None) -> None:
+        super().__init__(text)
+        self.size = size
+
+    def image_to_text(self, image: Image.Image) -> str:
+        self.seen.append(image.copy())
+        return self.text if self.size is None or image.size == self.size else "~~ ~~"
+
+
+def test_a_photo_held_at_an_angle_is_straightened_before_ocr() -> None:
+    tilted = _tilted_page(-7.0)
+    ocr = SizeOcr(SYNTHETIC["resident_record"], None)
+    reading = read_attachment(_att(_jpeg(tilted, quality=90), "IMG_0005.jpg"), ocr=ocr)
+    assert _kinds(reading) == ["resident_record"]
+    assert len(ocr.seen) == 1 and ocr.seen[0].size != tilted.size  # turned back (and so enlarged) first
+    ocr = SizeOcr(SYNTHETIC["resident_record"], tilted.size)  # only the photo as it came shows the document
+    reading = read_attachment(_att(_jpeg(tilted, quality=90), "IMG_0006.jpg"), ocr=ocr)
+    assert _kinds(reading) == ["resident_record"]
+    assert [im.size == tilted.size for im in ocr.seen] == [False, True]
+    level = _tilted_page(0.5)  # Tesseract copes with a little skew: read as it came
+    ocr = SizeOcr(SYNTHETIC["resident_record"], None)
+    read_attachment(_att(_jpeg(level, quality=90), "IMG_0007.jpg"), ocr=ocr)
+    assert [im.size for im in ocr.seen] == [level.size]
+
+
 def test_icons_are_not_ocrd_and_give_no_document() -> None:
     ocr = FakeOcr(SYNTHETIC["passport"])
     buf = io.BytesIO()
@@ -683,6 +717,28 @@ def test_a_card_photo_decoded_at_half_size_is_still_recognised(tesseract: Tesser
     reading = read_attachment(_att(photo, "IMG_1235.JPG", "image/jpeg"), ocr=tesseract, limits=limits)
     assert reading.unreadable_reason is None
     assert _kinds(reading) == ["residence_card"]
+
+
+_BACK = ["個人番号 6214 9832 0257", "氏名 藤井 里奈", "生年月日 平成元年1月23日"]
+_FRONT = ["氏名 藤井 里奈", "住所 栃木県例都宮市試験台一丁目23番", "平成元年1月23日生 性別 女",
+          "2034年01月23日まで有効", "電子証明書の有効期限の記載欄"]  # fmt: skip
+
+
+@pytest.mark.slow
+@needs_font
+@pytest.mark.parametrize("angle", [6.0, -8.0, 10.0])
+def test_a_small_card_photo_held_at_an_angle_is_read_and_its_number_masked(
+    angle: float, tesseract: TesseractOcr
+) -> None:
+    """900 px photos turned 6-10 degrees: unstraightened, Tesseract read neither side's kind
+    at 10 degrees, nor the front at any of them, nor the back's number at -8 (measured)."""
+    front = card_image(_FRONT, title="個人番号カード", angle=angle, quality=70, width=900)
+    assert _kinds(read_attachment(_att(front, "IMG_5.jpg"), ocr=tesseract)) == ["my_number_card"]
+    back = read_attachment(_att(card_image(_BACK, angle=angle, quality=70, width=900), "IMG_6.jpg"), ocr=tesseract)
+    assert _kinds(back) == ["my_number_card"] and back.documents[0].my_number
+    assert back.masked_data is not None
+    with Image.open(io.BytesIO(back.masked_data)) as masked:
+        assert find_my_numbers(tesseract.image_to_text(masked.convert("RGB"))) == []
 
 
 @pytest.mark.slow

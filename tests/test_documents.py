@@ -422,8 +422,8 @@ RECORD_WITH_NUMBER = (
 
 def test_an_unrecognised_licence_photo_shows_no_my_number() -> None:
     assert [d for _, _, d in find_my_numbers(LICENCE_IN_SHADOW)] == ["315904667022"]  # the digits pass the check
-    reading = read_text(LICENCE_IN_SHADOW)
-    assert reading.kind == "unknown" and not reading.my_number  # 番号 …号 says whose number it is
+    reading = read_text(LICENCE_IN_SHADOW)  # its title lost, its number's form (…号) names it
+    assert reading.kind == "drivers_license" and not reading.my_number
     cue_only = "氏名 村上 直樹\n免許の条件等 眼鏡等\n315904667022\n令和10年06月30日まで有効"
     assert read_text(cue_only).kind == "unknown" and not read_text(cue_only).my_number
 
@@ -464,3 +464,49 @@ def test_a_form_titled_without_its_last_character_is_still_a_request_form() -> N
     )
     assert [kind for kind, _ in classify_text(text)][:1] == ["request_form"]
     assert read_text(text).kind == "request_form"
+
+
+def test_titles_and_phrases_that_ocr_cut_short_still_name_the_document() -> None:
+    """Readings of phone photos from the accuracy set (shortened): each lost part of its title."""
+    form = "株式会社見本\n個人情報相談窓口ご担当者様\n示 請求書\n住所 例山県例山市\n添付書類\n1. 旅券の写し\n2. 住民票の写し"
+    assert [k for k, _ in classify_text(form)] == ["request_form"]  # a list item is no 住民票's title
+    record = "例山市北区\n世帯\n住民となった年月\n令和2年4月1日\n前人所\n例山市北区長 見本一朗"
+    assert [k for k, _ in classify_text(record)] == ["resident_record"]
+    koseki = "全部 事項 証明\n氏名 見本 花子\n平成20年2月\n全部 事項 証明"
+    assert [k for k, _ in classify_text(koseki)] == ["family_register"]
+    licence = "松尾健太 昭和54年11月04日生\n令和09年12月04日まで有効\n眼鏡等\n98 530128401973号\nニニ・小・原"
+    assert [k for k, _ in classify_text(licence)] == ["drivers_license"]
+    card = "個人番号カードた\nを 吉 団さく ら\n住所 PU is By"
+    assert [k for k, _ in classify_text(card)] == ["my_number_card"]
+
+
+def test_a_title_in_a_sentence_or_a_list_still_does_not_stand() -> None:
+    assert classify_text("本日、運転免許証の\n写しを添付します。よろしくお願いします。") == []
+    assert classify_text("添付書類\n1. 住民票の写し\n2) 運転免許証") == []
+    assert classify_text("登記事項証明書\n法務局") == []  # 事項証明 without 全部/個人 is no 戸籍
+
+
+def test_a_form_is_known_by_its_sections_when_its_title_is_garbled() -> None:
+    """A dark scan of a form whose title OCR cut (…に関する申): its checklist names 登記事項証明書,
+    特別永住者証明書 and 成年後見人, which outscored it until the form's sections counted."""
+    garbled = (
+        "個人情報の開示等の求めに関する申\n株式会社見本 個人情報窓口宛\n申請者(ご本人)\n氏名 村上直樹\n申請の内容\n"
+        "利用目的の通知\n開示\nレ 訂正・追加・削除\n代理人の資格 (本人との関係)\n成年被後見人の法定代理人(成年後見人)\n"
+        "添付書類\n旅券 (パスポート)\n在留カード・特別永住者証明書\n後見開始審判書の写し 又は登記事項証明書\n委任状\n"
+        "※開示の申請は1件につき1,000円の手数料がかかります。"
+    )
+    assert [k for k, _ in classify_text(garbled)] == ["request_form"]
+    garbled_title = garbled.replace("個人情報の開示等の求めに関する申", "個人情報のBN等のMOICBT SH")
+    assert [k for k, _ in classify_text(garbled_title)] == ["request_form"]
+    english = "REQUEST FOR DISCLOSURE, ETC. OF RETAINED PERSONAL DATA\nName: NGUYEN\n(旅券)\nNATIONALITY: Viet Nam"
+    assert [k for k, _ in classify_text(english)] == ["request_form"]  # not a passport for its bracketed 旅券
+    # a power of attorney keeps its own title although it names the same sections
+    proxy = "委任状\n私は下記の者を代理人と定め、開示等の請求に関する権限を委任します。\n本人との関係 母\n添付書類 住民票の写し"
+    assert [k for k, _ in classify_text(proxy)][0] == "power_of_attorney"
+
+
+def test_a_card_is_known_by_garbled_fixed_phrases() -> None:
+    front = "予成8年4月日生 件別女\n|2032年04月 07日まで有効\n電子起 明書の有効期限の記載欄\n例岡市 長"
+    assert [k for k, _ in classify_text(front)] == ["my_number_card"]
+    back = "6214 9832 0257\nae 藤井里奈\n生年 月日平成元年1月23晶\n個人番号\n臓器提供意思表示欄"
+    assert [k for k, _ in classify_text(back)] == ["my_number_card"]  # the number above its label
