@@ -9,26 +9,38 @@ import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, event, func, insert, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, selectinload
 
 from bot.db import Case, CaseCounter, CaseEvent, Document, InboundMessage, OutboundMessage, Payment
 from bot.models import CaseFacts, DocumentFact, Holder
 
+# The queries made for every message, built once with bound parameters: building a
+# statement and its cache key again on each call cost about as much as running it.
+_INBOUND_BY_SHA = select(InboundMessage).where(InboundMessage.sha256 == bindparam("sha"))
+_INBOUND_BY_MESSAGE_ID = (
+    select(InboundMessage)
+    .where(InboundMessage.message_id == bindparam("message_id"), InboundMessage.from_addr == bindparam("from_addr"))
+    .where(InboundMessage.outcome != "quarantined")
+    .limit(1)
+)
+_DAY_COUNTER = select(CaseCounter).where(CaseCounter.day == bindparam("day")).with_for_update()
+_AUTO_REPLIES_SINCE = select(func.count(OutboundMessage.id)).where(
+    OutboundMessage.to_addr == bindparam("to_addr"),
+    OutboundMessage.automatic.is_(True),
+    OutboundMessage.created_at >= bindparam("since", type_=OutboundMessage.created_at.type),
+)
+_OUTBOUND_BY_MESSAGE_ID = select(OutboundMessage.id).where(OutboundMessage.message_id == bindparam("message_id"))
+
 
 def inbound_by_sha(s: Session, sha: str) -> InboundMessage | None:
-    return s.scalar(select(InboundMessage).where(InboundMessage.sha256 == sha))
+    return s.scalar(_INBOUND_BY_SHA, {"sha": sha})
 
 
 def inbound_by_message_id(s: Session, message_id: str, from_addr: str) -> InboundMessage | None:
     """The same Message-ID from the same sender is the same message, re-sent or re-delivered."""
-    return s.scalar(
-        select(InboundMessage)
-        .where(InboundMessage.message_id == message_id, InboundMessage.from_addr == from_addr)
-        .where(InboundMessage.outcome != "quarantined")
-        .limit(1)
-    )
+    return s.scalar(_INBOUND_BY_MESSAGE_ID, {"message_id": message_id, "from_addr": from_addr})
 
 
 def cases_referenced(s: Session, message_ids: tuple[str, ...]) -> list[str]:
@@ -54,8 +66,7 @@ def new_case_id(s: Session, today: dt.date) -> str:
     """Readable, stable ids (20250602-001): staff quote them on the phone and in bank transfers."""
     day = today.strftime("%Y%m%d")
     counter = _day_counter(s, day)
-    counter.last += 1
-    s.flush()
+    counter.last += 1  # written at the next flush; the row is locked already
     return f"{day}-{counter.last:03d}"
 
 
@@ -66,15 +77,14 @@ def _day_counter(s: Session, day: str) -> CaseCounter:
     one after another, and the first case of a day is created by exactly one of them (the
     other meets the unique day, and locks the row that one made).
     """
-    locked = select(CaseCounter).where(CaseCounter.day == day).with_for_update()
-    counter = s.scalar(locked)
+    counter = s.scalar(_DAY_COUNTER, {"day": day})
     if counter is None:
         try:
             with s.begin_nested():
                 s.add(CaseCounter(day=day, last=0))
         except IntegrityError:
             pass
-        counter = s.scalar(locked.execution_options(populate_existing=True))
+        counter = s.scalar(_DAY_COUNTER.execution_options(populate_existing=True), {"day": day})
         assert counter is not None
     return counter
 
@@ -103,24 +113,87 @@ def _holder(value: str) -> Holder:
 
 def add_event(s: Session, case_id: str | None, at: dt.datetime, actor: str, type_: str,
               detail: dict[str, Any] | None = None) -> None:
-    s.add(CaseEvent(case_id=case_id, at=at, actor=actor, type=type_, detail=detail or {}))
+    row: dict[str, Any] = {"case_id": case_id, "at": at, "actor": actor, "type": type_, "detail": detail or {}}
+    deferred = s.info.get(_DEFERRED_EVENTS)
+    if deferred is None or s.in_nested_transaction():
+        write_deferred_events(s)  # keeps the events in the order they were added
+        s.add(CaseEvent(**row))
+    else:
+        deferred.append(row)
+
+
+_DEFERRED_EVENTS = "madoguchi.deferred_events"
+
+
+def defer_events(s: Session) -> None:
+    """Write this transaction's audit events together, in one executemany, when it commits.
+
+    The ORM writes each event with an INSERT … RETURNING of its own at flush (SQLite cannot
+    return the ids of a many-row insert in a known order), four or five per message. The
+    events are the same rows, in the same order, in the same transaction: an ORM query made
+    with autoflush on writes them first, as autoflush would have, and a rollback drops them.
+    """
+    s.info[_DEFERRED_EVENTS] = []
+
+
+def write_deferred_events(s: Session) -> None:
+    """Write the events `defer_events` kept back (after the rows they refer to)."""
+    rows = s.info.get(_DEFERRED_EVENTS)
+    if not rows:
+        return
+    s.info[_DEFERRED_EVENTS] = []
+    s.flush()
+    s.execute(_INSERT_EVENTS, rows)
+
+
+_INSERT_EVENTS = insert(CaseEvent)
+
+
+@event.listens_for(Session, "before_commit")
+def _events_before_commit(s: Session) -> None:
+    write_deferred_events(s)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _events_before_query(state: ORMExecuteState) -> None:
+    if state.session.autoflush and state.session.info.get(_DEFERRED_EVENTS):
+        write_deferred_events(state.session)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _events_dropped_at_end(s: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # committed (written above) or rolled back (dropped)
+        s.info.pop(_DEFERRED_EVENTS, None)
 
 
 def auto_replies_since(s: Session, to_addr: str, since: dt.datetime) -> int:
-    return int(
-        s.scalar(
-            select(func.count(OutboundMessage.id)).where(
-                OutboundMessage.to_addr == to_addr,
-                OutboundMessage.automatic.is_(True),
-                OutboundMessage.created_at >= since,
-            )
-        )
-        or 0
-    )
+    """Automatic replies to `to_addr` created since `since`, those queued in this transaction included."""
+    pending = _pending_outbound(s)
+    with s.no_autoflush:
+        stored = s.scalar(_AUTO_REPLIES_SINCE, {"to_addr": to_addr, "since": since})
+    return int(stored or 0) + sum(1 for o in pending
+                                  if o.to_addr == to_addr and o.automatic is not False and o.created_at >= since)
 
 
 def outbound_exists(s: Session, message_id: str) -> bool:
-    return s.scalar(select(OutboundMessage.id).where(OutboundMessage.message_id == message_id)) is not None
+    """Whether a reply with this Message-ID is stored or queued in this transaction."""
+    if any(o.message_id == message_id for o in _pending_outbound(s)):
+        return True
+    with s.no_autoflush:
+        return s.scalar(_OUTBOUND_BY_MESSAGE_ID, {"message_id": message_id}) is not None
+
+
+def _pending_outbound(s: Session) -> list[OutboundMessage]:
+    """Replies added to the session and not yet flushed; the queries above read the rest.
+
+    They run without autoflush: otherwise each would flush the message's rows so far (the
+    case, its ledger row and events) in a unit of work of its own, and the commit flush
+    again; one flush per message is cheaper. A reply changed or deleted since the last
+    flush is flushed first, so that the query reads what the session holds.
+    """
+    if any(isinstance(o, OutboundMessage) for o in (*s.dirty, *s.deleted)):
+        s.flush()
+    return [o for o in s.new if isinstance(o, OutboundMessage)]
 
 
 def queued_outbound(s: Session) -> list[OutboundMessage]:
@@ -166,6 +239,8 @@ def inquiries(s: Session) -> list[InboundMessage]:
 def add_document(s: Session, case: Case, inbound: InboundMessage, filename: str, kind: str, holder: str,
                  pages: tuple[int, ...], issued_on: dt.date | None, flags: list[str],
                  stored_as: str | None) -> Document:
+    if inbound.id is None:
+        s.flush()  # the mail's ledger row gets its id
     doc = Document(case_id=case.id, inbound_id=inbound.id, filename=filename, kind=kind, holder=holder,
                    pages=[str(p) for p in pages], issued_on=issued_on, flags=flags, stored_as=stored_as)
     s.add(doc)

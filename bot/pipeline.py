@@ -51,6 +51,15 @@ class StepError(Exception):
         self.reason = reason
 
 
+class _LedgerUnreadable(Exception):
+    """The ledger could not be read (the store is down or locked): not the message's fault,
+    so `handle` raises the cause instead of quarantining the message."""
+
+    def __init__(self, cause: Exception) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+
+
 @dataclass(frozen=True)
 class Result:
     outcome: Outcome
@@ -67,23 +76,13 @@ def handle(app: App, incoming: Incoming, *, mark_mailbox: bool = True) -> Result
     """
     mark = app.mailbox.mark if mark_mailbox else _no_mark
     digest = app.raw.put(incoming.raw)  # kept before anything reads it
-    with app.session() as s:
-        seen = casestore.inbound_by_sha(s, digest)
-        if seen is not None:
-            # Re-apply the first outcome's mark: an inquiry stays unread for staff after a restart.
-            first = MARKS.get(seen.outcome, "processed")
-            mark(incoming.key, first)
-            return Result("duplicate", sha256=digest, mark=first)
-    step = "parse"
     try:
-        if len(incoming.raw) > app.settings.max_message_bytes:
-            raise StepError("size", f"larger than MADOGUCHI_MAX_MESSAGE_BYTES ({app.settings.max_message_bytes:,})")
-        parsed = _parse(incoming.raw)
-        step = "sort"
-        result = _sort_and_store(app, incoming, digest, parsed)
+        result, seen_before = _intake(app, incoming, digest)
+    except _LedgerUnreadable as exc:
+        raise exc.cause from None  # nothing was decided: the mail stays in the mailbox for the next pass
     except Exception as exc:  # noqa: BLE001 - the quarantine is the handler of last resort
         reason = exc.reason if isinstance(exc, StepError) else type(exc).__name__
-        where = exc.step if isinstance(exc, StepError) else step
+        where = exc.step if isinstance(exc, StepError) else "sort"
         quarantine(app, incoming, digest, where, reason)
         log.warning("quarantined message sha256=%s step=%s reason=%s", digest[:16], where, reason,
                     extra={"sha256": digest[:16], "step": where, "outcome": "quarantined", "kind": reason})
@@ -91,11 +90,50 @@ def handle(app: App, incoming: Incoming, *, mark_mailbox: bool = True) -> Result
             _tell_sender_too_large(app, incoming.raw, digest)
         mark(incoming.key, "quarantined")
         return Result("quarantined", sha256=digest, mark="quarantined")
-    result = replace(result, mark=MARKS[result.outcome])
     mark(incoming.key, result.mark)
-    log.info("message sha256=%s outcome=%s case=%s", digest[:16], result.outcome, result.case_id or "-",
-             extra={"sha256": digest[:16], "outcome": result.outcome, "case_id": result.case_id})
+    if not seen_before:
+        log.info("message sha256=%s outcome=%s case=%s", digest[:16], result.outcome, result.case_id or "-",
+                 extra={"sha256": digest[:16], "outcome": result.outcome, "case_id": result.case_id})
     return result
+
+
+def _intake(app: App, incoming: Incoming, digest: str) -> tuple[Result, bool]:
+    """Check, parse, sort and record one stored message; (its result, whether these bytes were seen before).
+
+    A mail without attachments is done in one transaction, from the check for its bytes to
+    its case and queued reply: each transaction costs a BEGIN, a commit and a session, and
+    there is nothing slow to keep out of it. A mail with attachments commits the check
+    first and reads its files (PDF sandbox, OCR: seconds) outside any transaction, so that
+    no write lock is held meanwhile.
+    """
+    now = app.clock.now()
+    with app.session() as s, s.begin():
+        casestore.defer_events(s)
+        try:
+            seen = casestore.inbound_by_sha(s, digest)
+        except Exception as exc:
+            raise _LedgerUnreadable(exc) from exc
+        if seen is not None:
+            # Re-apply the first outcome's mark: an inquiry stays unread for staff after a restart.
+            return Result("duplicate", sha256=digest, mark=MARKS.get(seen.outcome, "processed")), True
+        msg = _checked_parse(app, incoming)
+        early = _screen(app, s, incoming, digest, msg, now)
+        if early is not None or not msg.attachments:
+            return early or _sort_and_store(app, s, incoming, digest, msg, [], now), False
+    readings = _read_attachments(app, msg)
+    with app.session() as s, s.begin():
+        casestore.defer_events(s)
+        return _sort_and_store(app, s, incoming, digest, msg, readings, now), False
+
+
+def _checked_parse(app: App, incoming: Incoming) -> ParsedMessage:
+    """The parsed message; a StepError (step "size" or "parse") when there is none."""
+    if len(incoming.raw) > app.settings.max_message_bytes:
+        raise StepError("size", f"larger than MADOGUCHI_MAX_MESSAGE_BYTES ({app.settings.max_message_bytes:,})")
+    try:
+        return _parse(incoming.raw)
+    except Exception as exc:
+        raise StepError("parse", type(exc).__name__) from exc
 
 
 def _tell_sender_too_large(app: App, raw: bytes, digest: str) -> None:
@@ -118,33 +156,42 @@ def _parse(raw: bytes) -> ParsedMessage:
     return parse_message(raw)
 
 
-def _sort_and_store(app: App, incoming: Incoming, digest: str, msg: ParsedMessage) -> Result:
-    now = app.clock.now()
-    with app.session() as s, s.begin():
-        if msg.message_id and casestore.inbound_by_message_id(s, msg.message_id, msg.from_addr):
-            _ledger(s, incoming, digest, msg, now, "duplicate", None)
-            return Result("duplicate", sha256=digest)
-        robots = robot_reasons(msg, app.settings.window_address)
-        if robots:
-            _ledger(s, incoming, digest, msg, now, "robot", None, reason=",".join(robots))
-            return Result("robot", sha256=digest)
-        if not _routable(msg.from_addr):
-            # "taro" alone (a line break injected in the display name leaves such a From): a reply
-            # would go to a local mailbox of some relay. A person may still have written: staff look.
-            _ledger(s, incoming, digest, msg, now, "inquiry", None, reason="no usable sender address")
-            return Result("inquiry", sha256=digest)
-    readings = _read_attachments(app, msg)
+def _result(outcome: Outcome, digest: str, case_id: str | None = None) -> Result:
+    return Result(outcome, case_id, digest, MARKS[outcome])
+
+
+def _screen(app: App, s: Session, incoming: Incoming, digest: str, msg: ParsedMessage,
+            now: dt.datetime) -> Result | None:
+    """The outcome of a mail that opens no case whatever it says (a re-sent copy, a robot's
+    mail, no address to answer), recorded in the ledger; None for every other mail."""
+    if msg.message_id and casestore.inbound_by_message_id(s, msg.message_id, msg.from_addr):
+        _ledger(s, incoming, digest, msg, now, "duplicate", None)
+        return _result("duplicate", digest)
+    robots = robot_reasons(msg, app.settings.window_address)
+    if robots:
+        _ledger(s, incoming, digest, msg, now, "robot", None, reason=",".join(robots))
+        return _result("robot", digest)
+    if not _routable(msg.from_addr):
+        # "taro" alone (a line break injected in the display name leaves such a From): a reply
+        # would go to a local mailbox of some relay. A person may still have written: staff look.
+        _ledger(s, incoming, digest, msg, now, "inquiry", None, reason="no usable sender address")
+        return _result("inquiry", digest)
+    return None
+
+
+def _sort_and_store(app: App, s: Session, incoming: Incoming, digest: str, msg: ParsedMessage,
+                    readings: list[AttachmentReading], now: dt.datetime) -> Result:
+    """A follow-up to its case, a new request to a new case, anything else to staff."""
     facts = _request_facts(msg, readings)
-    with app.session() as s, s.begin():
-        case = _thread_case(s, msg)
-        if case is not None:
-            _apply_followup(app, s, case, incoming, digest, msg, readings, facts, now)
-            return Result("followup", case.id, digest)
-        if not (facts.states_request or _has_form(readings)):
-            _ledger(s, incoming, digest, msg, now, "inquiry", None)
-            return Result("inquiry", sha256=digest)
-        case = _open_case(app, s, incoming, digest, msg, readings, facts, now)
-        return Result("request", case.id, digest)
+    case = _thread_case(s, msg)
+    if case is not None:
+        _apply_followup(app, s, case, incoming, digest, msg, readings, facts, now)
+        return _result("followup", digest, case.id)
+    if not (facts.states_request or _has_form(readings)):
+        _ledger(s, incoming, digest, msg, now, "inquiry", None)
+        return _result("inquiry", digest)
+    case = _open_case(app, s, incoming, digest, msg, readings, facts, now)
+    return _result("request", digest, case.id)
 
 
 def _routable(addr: str) -> bool:
@@ -160,8 +207,7 @@ def _ledger(s: Session, incoming: Incoming, digest: str, msg: ParsedMessage, now
     s.add(row)
     if case is not None:
         case.inbound.append(row)
-    s.flush()
-    return row
+    return row  # flushed with the rest of the transaction: one flush instead of one per row
 
 
 def _thread_case(s: Session, msg: ParsedMessage) -> Case | None:
@@ -236,8 +282,7 @@ def _open_case(app: App, s: Session, incoming: Incoming, digest: str, msg: Parse
         inbound=[],
         outbound=[],
     )
-    s.add(case)
-    s.flush()
+    s.add(case)  # inserted at the next flush, before the rows that refer to it
     inbound = _ledger(s, incoming, digest, msg, now, "request", case)
     casestore.add_event(s, case.id, now, "madoguchi", "mail_in",
                         {"sha256": digest, "kind": "request", "source": facts.source})
