@@ -750,13 +750,33 @@ def _mask_pdf(
     by_number = {p.number: p for p in pages}
     images = []
     for r in rendered:
+        page = by_number.get(r.number)
+        turned = _turned_scan_masked(page, r.boxes, ocr) if page is not None else None
+        if turned is not None:
+            images.append(turned)
+            continue
         with Image.open(io.BytesIO(r.jpeg)) as im:
             image = _blacken(im, list(r.boxes))
-        page = by_number.get(r.number)
         if not r.all_found or (page is not None and not _mask_ocr_part(image, page, ocr)):
             image = Image.new("RGB", image.size, (0, 0, 0))  # not located: hide the whole page
         images.append(image)
     return images_to_pdf(images, limits.render_dpi)
+
+
+def _turned_scan_masked(
+    page: _Page, layer_boxes: tuple[tuple[int, int, int, int], ...], ocr: OcrEngine | None
+) -> Image.Image | None:
+    """A scanned page that OCR read turned (straightened, or sideways) and on which it found
+    a secret, kept as it was read with the secret blacked out: the page as rendered has
+    other pixels than the ones OCR located the number in, and hiding it whole would leave
+    staff a black 住民票. None for any other page (and a black page if the secret cannot
+    be located on the turned image)."""
+    if not page.rotated or layer_boxes or page.image is None:
+        return None
+    if not (find_my_numbers(page.ocr_text) or page.reading.insurance_number_unmasked):
+        return None
+    masked = _masked_page(page, ocr)
+    return masked.convert("RGB") if masked is not None else Image.new("RGB", page.image.size, (0, 0, 0))
 
 
 def _mask_ocr_part(image: Image.Image, page: _Page, ocr: OcrEngine | None) -> bool:

@@ -224,6 +224,25 @@ def test_a_number_in_a_scanned_pdf_is_blacked_out_where_ocr_saw_it() -> None:
     assert _gray(page, left + width // 2, top + height // 2) < 40
 
 
+@needs_font
+def test_a_number_on_a_straightened_scan_is_blacked_out_on_the_straightened_page() -> None:
+    """The page OCR read was turned, so the rendered page's pixels are not the ones the number
+    was found in: the kept copy is the straightened page, masked, not a black page."""
+    lines = ["個人番号 6214 9832 0257", "氏名 藤井 里奈", "住所 例岡県例岡市見本町一丁目2番3号", "生年月日 平成元年1月23日"]
+    scan = image_pdf([card_image(lines, angle=4)])
+    ocr = FakeBoxOcr("個人番号 6214 9832 0257\n氏名 藤井 里奈")
+    reading = read_attachment(_att(scan), ocr=ocr)
+    assert reading.documents and reading.documents[0].my_number
+    assert reading.masked_data is not None
+    straightened = ocr.seen[0]
+    with pdfplumber.open(io.BytesIO(reading.masked_data)) as pdf:
+        page = pdf.pages[0].to_image(resolution=200).original.convert("L")
+    assert abs(page.width - straightened.width) <= 2 and abs(page.height - straightened.height) <= 2
+    left, top, width, height = FakeBoxOcr.BOX
+    assert _gray(page, left + width // 2, top + height // 2) < 40  # the number, where OCR saw it
+    assert sum(page.resize((50, 50)).getdata()) / 2500 > 120  # the rest of the page is kept
+
+
 def test_form_fields_are_read_with_checkbox_states() -> None:
     from reportlab.pdfgen import canvas
 
