@@ -109,8 +109,10 @@ def crash_repeatedly(env: dict[str, str], root: Path, mails: int, log: Path) -> 
                 target = max(targets.pop(0), before + 1)  # every life gets somewhere before it dies
                 while proc.poll() is None and sum(progress(db)) < target:
                     time.sleep(0.02)
-                # Land anywhere within the message in hand (or the reply), not right at its boundary.
-                time.sleep(rng.uniform(0.0, 0.25))
+                # Land anywhere within the message in hand (or the reply), not right at its boundary:
+                # a text mail takes about 6 ms and a reply a few, so a longer wait would carry most
+                # kills meant for intake over into delivery.
+                time.sleep(rng.uniform(0.0, 0.03))
             if proc.poll() is not None:
                 record.finished_early += 1
                 continue
