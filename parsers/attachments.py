@@ -516,13 +516,14 @@ def _ocr_upright(image: Image.Image, ocr: OcrEngine, name: str) -> tuple[Image.I
     angle = estimate_skew(image)
     tries = [(straightened(image, angle), True)] if abs(angle) >= STRAIGHTEN_FROM else []
     tries.append((image, False))
-    readings = []
+    kept: tuple[Image.Image, str, bool] | None = None  # the first try's reading, if none is recognised
     for candidate, turned in tries:
         text = ocr.image_to_text(candidate)
         if classify_text(text):
             return candidate, text, turned
-        readings.append((candidate, text, turned))
-    first, text, turned = readings[0]
+        kept = kept or (candidate, text, turned)
+    assert kept is not None
+    first, text, turned = kept
     if not isinstance(ocr, OrientingOcr):
         return first, text, turned
     if max(first.size) < ZOOM_BELOW:  # before turning: OSD on a small, soft image is unreliable

@@ -166,7 +166,9 @@ def build_message(env: Envelope, subject: str, body: str,
     `EmailMessage.as_bytes()` would have written, but the random boundary (tests/test_render.py).
     """
     if html is not None:
-        return _build_with_stdlib(env, subject, body, attachments, html)
+        if attachments:
+            raise ValueError("an HTML message goes without attachments (the staff digest)")
+        return _build_with_stdlib(env, subject, body, html)
     # In the stdlib's order: every header is set (a line break is refused here), then the
     # parts are encoded, then the headers are folded.
     stored = [_store(name, value) for name, value in _reply_headers(env, subject)]
@@ -277,45 +279,16 @@ def _base64_text(body: str) -> bytes:
     return b"".join(line + b"\r\n" for line in lines)
 
 
-def _build_with_stdlib(env: Envelope, subject: str, body: str, attachments: tuple[OutgoingAttachment, ...],
-                       html: str | None) -> bytes:
-    """With an HTML part (the staff digest), the stdlib builds the message.
-
-    Two parts never change between replies: the From header (the company's name, folded into
-    RFC 2047 words by a slow, quadratic stdlib routine) and an attachment such as the blank
-    request form (117 KB to base64-encode). Both are generated once, cached, and spliced in
-    for placeholders; the bytes are exactly those the stdlib would have written.
-    """
+def _build_with_stdlib(env: Envelope, subject: str, body: str, html: str) -> bytes:
+    """With an HTML part (the staff digest, once a day and never with attachments), the
+    stdlib builds the whole message: its speed does not matter there."""
     msg = EmailMessage(policy=SMTP)
-    msg["From"] = _FROM_PLACEHOLDER
+    msg["From"] = _display(env.sender_name, env.sender)
     for name, value in _reply_headers(env, subject):
         msg[name] = value
     msg.set_content(body, charset="utf-8", cte="base64")
-    if html is not None:  # multipart/alternative: the text first, the HTML as the preferred part
-        msg.add_alternative(html, subtype="html", charset="utf-8", cte="base64")
-    for n, att in enumerate(attachments):
-        maintype, _, subtype = att.content_type.partition("/")
-        msg.add_attachment(_placeholder_data(n), maintype=maintype, subtype=subtype, filename=att.filename)
-    raw = msg.as_bytes()
-    raw = _splice(raw, b"From: " + _FROM_PLACEHOLDER.encode() + b"\r\n", _from_header(env.sender_name, env.sender))
-    for n, att in enumerate(attachments):
-        raw = _splice(raw, _encoded_body(_placeholder_data(n), att.content_type),
-                      _encoded_body(att.data, att.content_type))
-    return raw
-
-
-_FROM_PLACEHOLDER = "from-placeholder@madoguchi.invalid"
-
-
-def _placeholder_data(n: int) -> bytes:
-    return f"\x00madoguchi attachment placeholder {n}\x00".encode()
-
-
-def _splice(raw: bytes, placeholder: bytes, real: bytes) -> bytes:
-    head, found, tail = raw.partition(placeholder)
-    if not found:
-        raise AssertionError("a reply placeholder went missing while the message was generated")
-    return head + real + tail
+    msg.add_alternative(html, subtype="html", charset="utf-8", cte="base64")  # the HTML as the preferred part
+    return msg.as_bytes()
 
 
 @functools.lru_cache(maxsize=8)
@@ -324,15 +297,6 @@ def _from_header(name: str, addr: str) -> bytes:
     msg = EmailMessage(policy=SMTP)
     msg["From"] = _display(name, addr)
     return msg.as_bytes()[:-2]  # without the blank line that ends the header
-
-
-@functools.lru_cache(maxsize=8)
-def _encoded_body(data: bytes, content_type: str) -> bytes:
-    """An attachment's base64 body, as the generator writes it inside a message."""
-    maintype, _, subtype = content_type.partition("/")
-    part = EmailMessage(policy=SMTP)
-    part.set_content(data, maintype=maintype, subtype=subtype)
-    return part.as_bytes().split(b"\r\n\r\n", 1)[1]
 
 
 def _display(name: str, addr: str) -> str:
