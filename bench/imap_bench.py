@@ -26,8 +26,9 @@ Throughput, per (set, N, repeat), in fresh processes:
   run_once after intake) is wrapped and timed apart, so the *intake* figure is run_once
   minus delivery: connect, SEARCH, sizes, FETCH in the bot's batches, raw store, parse,
   attachments (PDF sandbox), decide, commit, reply queued, message marked on the server.
-  ``bot.runner.handle`` is wrapped to time each message; "fetch" is intake minus the sum
-  of handle (connect, SEARCH, FETCH, the generator); the mailbox's ``mark`` is wrapped too.
+  ``bot.runner.handle_batch`` (``handle`` before group commits) is wrapped to time each
+  message (bench/intake.py's ``time_messages``); "fetch" is intake minus the sum of those
+  (connect, SEARCH, FETCH, the generator); the mailbox's ``mark`` is wrapped too.
   Each run checks: every mail a ``request``, every reply written, nothing left UNSEEN.
 
 Peak memory is the bot child's VmHWM (its own peak RSS since exec; ``ru_maxrss`` is not used
@@ -87,6 +88,7 @@ from intake import (  # noqa: E402
     print_pages_and_memory,
     run_json_child,
     snapshot_code,
+    time_messages,
 )
 from make_mail import generate, make_mail  # noqa: E402
 
@@ -236,16 +238,9 @@ def child_madoguchi(spec: dict[str, Any], profile: str | None = None) -> dict[st
     per_message: list[float] = []
     rss_samples: list[tuple[int, int]] = []
     timing = {"deliver": 0.0, "deliver_cpu": 0.0, "mark": 0.0}
-    inner_handle = getattr(bot.runner, "handle")  # noqa: B009 - patched on purpose
     inner_deliver = getattr(bot.runner, "deliver_queued")  # noqa: B009
 
-    def timed_handle(app_: Any, incoming: Any) -> Any:
-        t = time.perf_counter()
-        result = inner_handle(app_, incoming)
-        per_message.append(time.perf_counter() - t)
-        if len(per_message) % 1000 == 0:
-            rss_samples.append((len(per_message), _rss_kb()))
-        return result
+    time_messages(per_message, lambda: rss_samples.append((len(per_message), _rss_kb())))
 
     def timed_deliver(app_: Any) -> Any:
         c, t = _cpu(), time.perf_counter()
@@ -262,7 +257,6 @@ def child_madoguchi(spec: dict[str, Any], profile: str | None = None) -> dict[st
         inner_mark(key, mark)
         timing["mark"] += time.perf_counter() - t
 
-    setattr(bot.runner, "handle", timed_handle)  # noqa: B010
     setattr(bot.runner, "deliver_queued", timed_deliver)  # noqa: B010
     mailbox.mark = timed_mark  # type: ignore[method-assign]
     imaplib_debug = None

@@ -110,6 +110,61 @@ def child_baseline(root: Path) -> dict[str, Any]:
     return {"seconds": seconds, "cpu_seconds": cpu, "count": count, "leaves": leaves, "chars": chars, **_usage()}
 
 
+def time_messages(per_message: list[float], every_1000: Any) -> None:
+    """Append each message's wall time to `per_message`, in mailbox order, calling
+    `every_1000()` after each thousandth; by wrapping what ``bot.runner`` calls.
+
+    Code before group commits calls ``handle`` once per message. Later code calls
+    ``handle_batch`` per fetched batch, and ``bot.pipeline.handle`` inside it for a mail
+    handled on its own (one with attachments, or after a failed group): such a mail gets
+    its own time, the others of the batch an equal share of the rest.
+    """
+    import bot.pipeline
+    import bot.runner
+
+    def note(times: list[float]) -> None:
+        for t in times:
+            per_message.append(t)
+            if len(per_message) % 1000 == 0:
+                every_1000()
+
+    if not hasattr(bot.runner, "handle_batch"):
+        inner = getattr(bot.runner, "handle")  # noqa: B009 - not re-exported, patched on purpose
+
+        def timed_handle(app_: Any, incoming: Any) -> Any:
+            t = time.perf_counter()
+            result = inner(app_, incoming)
+            note([time.perf_counter() - t])
+            return result
+
+        setattr(bot.runner, "handle", timed_handle)  # noqa: B010
+        return
+
+    inner_batch = getattr(bot.runner, "handle_batch")  # noqa: B009
+    inner_one = bot.pipeline.handle
+    alone: dict[str, float] = {}
+
+    def timed_one(app_: Any, incoming: Any, **kw: Any) -> Any:
+        t = time.perf_counter()
+        result = inner_one(app_, incoming, **kw)
+        alone[incoming.key] = alone.get(incoming.key, 0.0) + time.perf_counter() - t
+        return result
+
+    def timed_batch(app_: Any, batch: list[Any], stop: Any = None) -> Any:
+        alone.clear()
+        t = time.perf_counter()
+        results = inner_batch(app_, batch, stop)
+        total = time.perf_counter() - t
+        done = batch[:len(results)]
+        grouped = [m for m in done if m.key not in alone]
+        share = (total - sum(alone.values())) / len(grouped) if grouped else 0.0
+        note([alone.get(m.key, share) for m in done])
+        return results
+
+    setattr(bot.pipeline, "handle", timed_one)  # noqa: B010
+    setattr(bot.runner, "handle_batch", timed_batch)  # noqa: B010
+
+
 def child_madoguchi(root: Path, profile: str | None = None) -> dict[str, Any]:
     t_start = time.perf_counter()
     import bot.runner
@@ -127,20 +182,10 @@ def child_madoguchi(root: Path, profile: str | None = None) -> dict[str, Any]:
     startup = time.perf_counter() - t_start
     rss_after_startup = _rss_kb()
 
-    # Per-message times and RSS samples, by wrapping the function run_once calls.
+    # Per-message times and RSS samples, by wrapping the functions run_once calls.
     per_message: list[float] = []
     rss_samples: list[tuple[int, int]] = []
-    inner = getattr(bot.runner, "handle")  # noqa: B009 - not re-exported, patched on purpose
-
-    def timed_handle(app_: Any, incoming: Any) -> Any:
-        t = time.perf_counter()
-        result = inner(app_, incoming)
-        per_message.append(time.perf_counter() - t)
-        if len(per_message) % 1000 == 0:
-            rss_samples.append((len(per_message), _rss_kb()))
-        return result
-
-    setattr(bot.runner, "handle", timed_handle)  # noqa: B010
+    time_messages(per_message, lambda: rss_samples.append((len(per_message), _rss_kb())))
 
     profiler: Any = None
     out_path = profile or ""

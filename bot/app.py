@@ -137,7 +137,8 @@ def make_mailbox(settings: Settings, positions: MailboxStateStore | None = None)
     url = settings.mailbox_url
     if url.startswith("maildir:"):
         flags = "S" if settings.inquiry_handling == "mark_seen" else ""
-        return MaildirMailbox(Path(url.removeprefix("maildir:")), inquiry_flags=flags)
+        return MaildirMailbox(Path(url.removeprefix("maildir:")), inquiry_flags=flags,
+                              batch_size=settings.mailbox_batch_size)
     if urlsplit(url).scheme in ("imap", "imaps"):
         from bot.imap_mailbox import ImapMailbox, MailboxError
         from bot.oauth import provider_from_settings
@@ -157,7 +158,7 @@ def make_mailbox(settings: Settings, positions: MailboxStateStore | None = None)
                                         inquiry_seen=settings.inquiry_handling == "mark_seen",
                                         processed_folder=settings.mailbox_processed_folder,
                                         quarantine_folder=settings.mailbox_quarantine_folder,
-                                        positions=positions)
+                                        positions=positions, batch_uids=settings.mailbox_batch_size)
         except MailboxError as exc:
             raise SettingsError(f"MADOGUCHI_MAILBOX_URL: {exc}") from exc
     raise SettingsError(f"MADOGUCHI_MAILBOX_URL: {urlsplit(url).scheme}:// mailboxes are not supported yet")

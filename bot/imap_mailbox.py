@@ -302,11 +302,18 @@ class ImapMailbox:
     # --- reading --------------------------------------------------------------------------
 
     def fetch_new(self) -> Iterator[Incoming]:
-        """Messages not yet marked, oldest first, read with BODY.PEEK[] (reading sets no flag).
+        """Messages not yet marked, oldest first, read with BODY.PEEK[] (reading sets no flag)."""
+        for batch in self.fetch_batches():
+            yield from batch
+
+    def fetch_batches(self) -> Iterator[list[Incoming]]:
+        """Messages not yet marked, oldest first, as fetched: one list per FETCH.
 
         Fetched in batches of at most `batch_uids` messages and about `batch_bytes` bytes,
-        so a backlog of thousands is never held in memory at once. A line lost midway ends
-        the pass quietly; the rest is read on the next pass, after reconnecting.
+        so a backlog of thousands is never held in memory at once. The marks given while a
+        batch is in hand are sent, and the position saved, when the next one is asked for.
+        A line lost midway ends the pass quietly; the rest is read on the next pass, after
+        reconnecting.
         """
         state = self._session(self._attempts)
         state.whole_pass_below = None
@@ -315,7 +322,7 @@ class ImapMailbox:
             uids = self._candidates(state)
             uidnext = state.uidnext
             for batch in batches(uids, self._sizes(uids), *self._batch):
-                yield from self._fetch_batch(state, batch)
+                yield list(self._fetch_batch(state, batch))
                 self._flush_marks()
                 if self._client is None:  # the marks met a line that stayed dead: the rest next pass
                     log.warning("%s: connection lost while marking; the rest follows next pass", self.target)

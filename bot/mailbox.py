@@ -30,6 +30,11 @@ class Mailbox(Protocol):
         """Messages not yet marked, oldest first; reading does not mark them."""
         ...
 
+    def fetch_batches(self) -> Iterator[list[Incoming]]:
+        """The same, a bounded batch at a time: the pipeline commits a batch's mail together
+        and marks it before it asks for the next batch."""
+        ...
+
     def mark(self, key: str, mark: Mark) -> None:
         """Record the outcome in the mailbox itself (seen, moved, left unread)."""
         ...
@@ -51,9 +56,10 @@ class MaildirMailbox:
 
     FLAGS: dict[str, str] = {"processed": "S", "ignored": "S", "quarantined": "F", "queued": ""}
 
-    def __init__(self, root: Path, inquiry_flags: str = "") -> None:
+    def __init__(self, root: Path, inquiry_flags: str = "", batch_size: int = 50) -> None:
         self.root = root
         self._inquiry_flags = inquiry_flags
+        self._batch_size = batch_size
         for sub in ("new", "cur", "tmp"):
             (root / sub).mkdir(parents=True, exist_ok=True, mode=0o700)
 
@@ -68,6 +74,9 @@ class MaildirMailbox:
             except OSError:
                 continue  # taken by another reader meanwhile
             yield Incoming(key=path.name, raw=raw)
+
+    def fetch_batches(self) -> Iterator[list[Incoming]]:
+        return in_batches(self.fetch_new(), self._batch_size)
 
     def mark(self, key: str, mark: Mark) -> None:
         flags = self._inquiry_flags if mark == "inquiry" else self.FLAGS[mark]
@@ -86,6 +95,23 @@ class MaildirMailbox:
 
     def close(self) -> None:
         return None
+
+
+BATCH_BYTES = 64 * 1024 * 1024
+
+
+def in_batches(messages: Iterator[Incoming], max_count: int, max_bytes: int = BATCH_BYTES) -> Iterator[list[Incoming]]:
+    """Messages in lists of at most `max_count` and about `max_bytes` (a larger one alone)."""
+    batch: list[Incoming] = []
+    size = 0
+    for incoming in messages:
+        if batch and (len(batch) >= max_count or size + len(incoming.raw) > max_bytes):
+            yield batch
+            batch, size = [], 0
+        batch.append(incoming)
+        size += len(incoming.raw)
+    if batch:
+        yield batch
 
 
 def _mtime(path: Path) -> float:

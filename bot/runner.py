@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING
 
 from bot.app import App
 from bot.delivery import DeliveryReport, deliver_queued
-from bot.pipeline import Result, handle
+from bot.mailbox import Incoming, Mailbox
+from bot.pipeline import Result, handle_batch
 
 if TYPE_CHECKING:
     from apscheduler.schedulers.background import BackgroundScheduler
@@ -77,12 +78,20 @@ def mailbox_reader(app: App) -> Iterator[None]:
 
 def _pass(app: App, stop: threading.Event | None = None) -> PassReport:
     report = PassReport()
-    for incoming in app.mailbox.fetch_new():
-        report.results.append(handle(app, incoming))
+    for batch in _batches(app.mailbox):
+        report.results.extend(handle_batch(app, batch, stop))
         if stop is not None and stop.is_set():
-            break  # finish the message in hand, then stop
+            break  # the message in hand was finished and its group committed: stop
     report.delivery = deliver_queued(app)
     return report
+
+
+def _batches(mailbox: Mailbox) -> Iterator[list[Incoming]]:
+    """The mailbox's own batches; one message at a time from a mailbox that has none."""
+    fetch_batches = getattr(mailbox, "fetch_batches", None)
+    if fetch_batches is not None:
+        return iter(fetch_batches())
+    return ([incoming] for incoming in mailbox.fetch_new())
 
 
 @contextlib.contextmanager

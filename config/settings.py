@@ -47,6 +47,7 @@ DEFAULTS: dict[str, str] = {
     "mailbox_processed_folder": "",
     "mailbox_quarantine_folder": "",
     "max_message_bytes": str(25 * 1024 * 1024),
+    "mailbox_batch_size": "50",
     "mailbox_oauth_token_command": "",
     "mailbox_oauth_token_url": "",
     "mailbox_oauth_client_id": "",
@@ -98,6 +99,7 @@ class Settings:
     delivery_retry_hours: int
     trusted_authserv_ids: tuple[str, ...]
     max_message_bytes: int
+    mailbox_batch_size: int = 50
     mailbox_processed_folder: str | None = None
     mailbox_quarantine_folder: str | None = None
     # XOAUTH2 (docs/mail-servers.md): a token command, or the client-credentials grant.
@@ -281,6 +283,7 @@ def _validate(raw: dict[str, tuple[str, Path]], source: str, window: str = DEFAU
         mailbox_processed_folder=val("mailbox_processed_folder") or None,
         mailbox_quarantine_folder=val("mailbox_quarantine_folder") or None,
         max_message_bytes=_positive_int("MADOGUCHI_MAX_MESSAGE_BYTES", val("max_message_bytes")),
+        mailbox_batch_size=_positive_int("MADOGUCHI_MAILBOX_BATCH_SIZE", val("mailbox_batch_size")),
         **_mailbox_oauth(val, base),
         outbox_auth=_choice("MADOGUCHI_OUTBOX_AUTH", val("outbox_auth"), OUTBOX_AUTH),
         housekeeping_time=_clock_time("MADOGUCHI_HOUSEKEEPING_TIME", val("housekeeping_time")),
