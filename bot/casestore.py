@@ -123,17 +123,23 @@ def add_event(s: Session, case_id: str | None, at: dt.datetime, actor: str, type
 
 
 _DEFERRED_EVENTS = "madoguchi.deferred_events"
+_PAST_QUERIES = "madoguchi.deferred_events_past_queries"
 
 
-def defer_events(s: Session) -> None:
+def defer_events(s: Session, *, past_queries: bool = False) -> None:
     """Write this transaction's audit events together, in one executemany, when it commits.
 
     The ORM writes each event with an INSERT … RETURNING of its own at flush (SQLite cannot
     return the ids of a many-row insert in a known order), four or five per message. The
     events are the same rows, in the same order, in the same transaction: an ORM query made
     with autoflush on writes them first, as autoflush would have, and a rollback drops them.
+
+    `past_queries=True` keeps them back through queries too, to the commit: for the group
+    commit of mail, whose intake never reads the audit trail (one insert per group instead
+    of one per mail).
     """
     s.info[_DEFERRED_EVENTS] = []
+    s.info[_PAST_QUERIES] = past_queries
 
 
 def write_deferred_events(s: Session) -> None:
@@ -156,7 +162,8 @@ def _events_before_commit(s: Session) -> None:
 
 @event.listens_for(Session, "do_orm_execute")
 def _events_before_query(state: ORMExecuteState) -> None:
-    if state.session.autoflush and state.session.info.get(_DEFERRED_EVENTS):
+    info = state.session.info
+    if state.session.autoflush and info.get(_DEFERRED_EVENTS) and not info.get(_PAST_QUERIES):
         write_deferred_events(state.session)
 
 
@@ -164,6 +171,7 @@ def _events_before_query(state: ORMExecuteState) -> None:
 def _events_dropped_at_end(s: Session, transaction: SessionTransaction) -> None:
     if transaction.parent is None:  # committed (written above) or rolled back (dropped)
         s.info.pop(_DEFERRED_EVENTS, None)
+        s.info.pop(_PAST_QUERIES, None)
 
 
 def auto_replies_since(s: Session, to_addr: str, since: dt.datetime) -> int:

@@ -143,7 +143,7 @@ def _group(app: App, batch: list[Incoming], stop: threading.Event | None) -> lis
     started = time.monotonic()
     try:
         with app.session() as s, s.begin():
-            casestore.defer_events(s)
+            casestore.defer_events(s, past_queries=True)
             for index, incoming in enumerate(batch):
                 if staged and (time.monotonic() - started > GROUP_SECONDS or (stop is not None and stop.is_set())):
                     break

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.models import RequestFacts
 from config.form_definition import FIELDS
@@ -619,3 +621,13 @@ def test_ocr_text_keeps_typed_answers_but_not_mark_glyphs() -> None:
     assert facts_from_text(checklist, marks_legible=False).request_types == set()  # type: ignore[union-attr]
     typed = "個人情報開示等請求書\n請求者氏名 山田 太郎\n請求の種類: 開示\n"
     assert facts_from_text(typed, marks_legible=False).request_types == {"disclose"}  # type: ignore[union-attr]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("ab1 .\t\n\u3000\u00a0請求者開示（）:")), max_size=60)
+       | st.text(max_size=60))
+def test_compact_spaces_keeps_what_the_index_mapping_compaction_keeps(text: str) -> None:
+    """The fast compaction (a regular expression) and the one that maps positions agree."""
+    from parsers.request_form import _compact, compact_spaces
+
+    assert compact_spaces(text) == _compact(text)[0]
