@@ -2,7 +2,8 @@
 
 Each step is a short function; `handle()` runs them and turns any failure into a
 quarantine entry (with the step and the kind of error, never the content), so one bad
-message cannot stop the ones behind it.
+message cannot stop the ones behind it. `handle_batch()` runs the same steps for a fetched
+batch, committing runs of mail without attachments together.
 """
 
 from __future__ import annotations
