@@ -35,12 +35,22 @@ _OUTBOUND_BY_MESSAGE_ID = select(OutboundMessage.id).where(OutboundMessage.messa
 
 
 def inbound_by_sha(s: Session, sha: str) -> InboundMessage | None:
-    return s.scalar(_INBOUND_BY_SHA, {"sha": sha})
+    """The ledger row of these bytes: one added in this transaction and not flushed yet included."""
+    pending = next((m for m in _pending(s, InboundMessage) if m.sha256 == sha), None)
+    return pending or s.scalar(_INBOUND_BY_SHA, {"sha": sha})
 
 
 def inbound_by_message_id(s: Session, message_id: str, from_addr: str) -> InboundMessage | None:
     """The same Message-ID from the same sender is the same message, re-sent or re-delivered."""
-    return s.scalar(_INBOUND_BY_MESSAGE_ID, {"message_id": message_id, "from_addr": from_addr})
+    pending = next((m for m in _pending(s, InboundMessage) if m.message_id == message_id
+                    and m.from_addr == from_addr and m.outcome != "quarantined"), None)
+    return pending or s.scalar(_INBOUND_BY_MESSAGE_ID, {"message_id": message_id, "from_addr": from_addr})
+
+
+def _pending(s: Session, kind: type[Any]) -> list[Any]:
+    """Rows of `kind` added to the session and not flushed yet: with autoflush on there are
+    none when a query runs; the group commit of mail turns it off (`pipeline.handle_batch`)."""
+    return [o for o in s.new if isinstance(o, kind)]
 
 
 def cases_referenced(s: Session, message_ids: tuple[str, ...]) -> list[str]:

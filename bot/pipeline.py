@@ -126,6 +126,12 @@ def handle_batch(app: App, batch: list[Incoming], stop: threading.Event | None =
     it commits, so a crash anywhere re-reads the whole group and the ledger lets nothing be
     decided twice: what holds for one message holds for the group.
 
+    The group's rows are flushed once, at the commit, not before each mail's first query
+    (the ORM's flush cost about as much as the rest of a mail). The lookups a mail makes of
+    the mails before it in its group see them all the same: the ledger's checks for the
+    same bytes or Message-ID look at the rows in hand first (`casestore`), and a mail that
+    refers to a case flushes before it looks (`_thread_case`).
+
     A mail with attachments ends the group before it and is handled on its own (its files
     are read outside any transaction). A failure inside a group rolls it back and handles
     the group's mails one by one, where the failing one is quarantined as before. With
@@ -143,7 +149,7 @@ def _group(app: App, batch: list[Incoming], stop: threading.Event | None) -> lis
     has_files = False
     started = time.monotonic()
     try:
-        with app.session() as s, s.begin():
+        with app.session() as s, s.begin(), s.no_autoflush:  # one flush, at the commit (see _flush_once)
             casestore.defer_events(s, past_queries=True)
             for index, incoming in enumerate(batch):
                 if staged and (time.monotonic() - started > GROUP_SECONDS or (stop is not None and stop.is_set())):
@@ -303,7 +309,11 @@ def _ledger(s: Session, incoming: Incoming, digest: str, msg: ParsedMessage, now
 
 def _thread_case(s: Session, msg: ParsedMessage) -> Case | None:
     """The case this mail continues: by our Message-IDs or the [#ID] tag, from its requester only."""
-    candidates = casestore.cases_referenced(s, referenced_ids(msg)) + list(case_tags(msg.subject))
+    ids, tags = referenced_ids(msg), case_tags(msg.subject)
+    if not (ids or tags):
+        return None
+    s.flush()  # in a group (no autoflush) the cases and mails recorded before this one are looked up too
+    candidates = casestore.cases_referenced(s, ids) + list(tags)
     for case_id in candidates:
         case = casestore.get_case(s, case_id, lock=True)
         if case is not None and case.requester_email == msg.from_addr:

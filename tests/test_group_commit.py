@@ -45,6 +45,13 @@ def batch_of(app: App) -> list[Incoming]:
     return batch
 
 
+def count_commits(app: App) -> list[int]:
+    """A list that grows by one at each commit on the app's engine (until the app closes)."""
+    commits: list[int] = []
+    event.listen(app.engine, "commit", lambda _conn: commits.append(1))
+    return commits
+
+
 def ledger_rows(app: App) -> int:
     with app.session() as s:
         return int(s.scalar(select(func.count(InboundMessage.id))) or 0)
@@ -53,9 +60,7 @@ def ledger_rows(app: App) -> int:
 def test_a_batch_of_text_mails_commits_once_and_is_marked_after_the_commit(app: App) -> None:
     for n in range(6):
         deliver(app, text_request(n), f"{n}.test")
-    commits: list[int] = []
-    listener = lambda _conn: commits.append(1)  # noqa: E731
-    event.listen(app.engine, "commit", listener)
+    commits = count_commits(app)
     seen_at_mark: list[int] = []
     real_mark = app.mailbox.mark
 
@@ -64,10 +69,7 @@ def test_a_batch_of_text_mails_commits_once_and_is_marked_after_the_commit(app: 
         real_mark(key, mark)
 
     app.mailbox.mark = mark  # type: ignore[method-assign]
-    try:
-        results = pipeline.handle_batch(app, batch_of(app))
-    finally:
-        event.remove(app.engine, "commit", listener)
+    results = pipeline.handle_batch(app, batch_of(app))
     assert [r.outcome for r in results] == ["request"] * 6
     assert len(commits) == 1  # six cases, six ledger rows, six replies queued: one transaction
     assert seen_at_mark == [6] * 6  # every mark came after all six had committed
@@ -108,6 +110,25 @@ def test_order_holds_across_a_mail_with_attachments_and_within_a_group(app: App)
     assert results[2].case_id == results[1].case_id and results[3].case_id == results[0].case_id
     with app.session() as s:
         assert len(casestore.all_cases(s)) == 2
+
+
+def test_copies_and_follow_ups_within_one_group_are_recognised(app: App) -> None:
+    """The group's rows are flushed at its commit: the lookups see the mails before anyway."""
+    first = text_request(1, message_id="<first@example.com>")
+    deliver(app, first, "0.test")
+    deliver(app, first, "1.test")  # the same bytes: a second copy in the folder
+    deliver(app, first.replace(b"(1)", b"(1)\r\n"), "2.test")  # re-sent: other bytes, same Message-ID
+    deliver(app, factory.mail(sender="要求者1 <user1@example.com>", subject="Re: 開示請求", body="補足です。",
+                              in_reply_to="<first@example.com>"), "3.test")
+    deliver(app, text_request(2), "4.test")
+    deliver(app, factory.mail(sender="要求者2 <user2@example.com>", subject="Re: [#20250602-002] 開示請求",
+                              body="補足です。"), "5.test")  # by the case tag of a case opened just before
+    commits = count_commits(app)
+    results = pipeline.handle_batch(app, batch_of(app))
+    assert len(commits) == 1  # one group, not redone one by one after a conflict at its commit
+    assert [r.outcome for r in results] == ["request", "duplicate", "duplicate", "followup", "request", "followup"]
+    assert results[3].case_id == results[0].case_id and results[5].case_id == results[4].case_id == "20250602-002"
+    assert ledger_rows(app) == 5  # the second copy of the same bytes is no row of its own
 
 
 def test_a_stop_finishes_the_mail_in_hand_and_leaves_the_rest_unread(app: App) -> None:
