@@ -149,7 +149,7 @@ def _group(app: App, batch: list[Incoming], stop: threading.Event | None) -> lis
     has_files = False
     started = time.monotonic()
     try:
-        with app.session() as s, s.begin(), s.no_autoflush:  # one flush, at the commit (see _flush_once)
+        with app.session() as s, s.begin(), s.no_autoflush:  # one flush, at the commit (see handle_batch)
             casestore.defer_events(s, past_queries=True)
             for index, incoming in enumerate(batch):
                 if staged and (time.monotonic() - started > GROUP_SECONDS or (stop is not None and stop.is_set())):
