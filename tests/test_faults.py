@@ -313,6 +313,9 @@ def test_database_locked_for_seconds_the_pass_waits_and_processes_each_once(
         mail_cert: ThrowawayCert) -> None:
     env = bot_env(tmp_path, mailbox_url=dovecot.url(imap_folder), dovecot=dovecot, outbox_url=smtp_server.url,
                   cert=mail_cert)
+    # Groups of 5 mails commit together: with the default 50, the ledger would move twice (50,
+    # then 10) and the lock could not fall between them.
+    env["MADOGUCHI_MAILBOX_BATCH_SIZE"] = "5"
     run_bot(env, tmp_path)  # an empty pass: the database exists, at the newest schema
     db = tmp_path / "m.db"
     mails = requests(60)
