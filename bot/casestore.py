@@ -9,7 +9,7 @@ import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import bindparam, event, func, insert, select
+from sqlalchemy import bindparam, event, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, selectinload
 
@@ -17,15 +17,16 @@ from bot.db import Case, CaseCounter, CaseEvent, Document, InboundMessage, Outbo
 from bot.models import CaseFacts, DocumentFact, Holder
 
 # The queries made for every message, built once with bound parameters: building a
-# statement and its cache key again on each call cost about as much as running it.
-_INBOUND_BY_SHA = select(InboundMessage).where(InboundMessage.sha256 == bindparam("sha"))
+# statement and its cache key again on each call cost about as much as running it. Those
+# that answer a yes, a count or one value run on the session's connection as plain SQL:
+# the ORM's execution path (events, entity loading) cost three times the query itself.
+_OUTCOME_BY_SHA = select(InboundMessage.outcome).where(InboundMessage.sha256 == bindparam("sha"))
 _INBOUND_BY_MESSAGE_ID = (
-    select(InboundMessage)
+    select(InboundMessage.id)
     .where(InboundMessage.message_id == bindparam("message_id"), InboundMessage.from_addr == bindparam("from_addr"))
     .where(InboundMessage.outcome != "quarantined")
     .limit(1)
 )
-_DAY_COUNTER = select(CaseCounter).where(CaseCounter.day == bindparam("day")).with_for_update()
 _AUTO_REPLIES_SINCE = select(func.count(OutboundMessage.id)).where(
     OutboundMessage.to_addr == bindparam("to_addr"),
     OutboundMessage.automatic.is_(True),
@@ -34,22 +35,28 @@ _AUTO_REPLIES_SINCE = select(func.count(OutboundMessage.id)).where(
 _OUTBOUND_BY_MESSAGE_ID = select(OutboundMessage.id).where(OutboundMessage.message_id == bindparam("message_id"))
 
 
-def inbound_by_sha(s: Session, sha: str) -> InboundMessage | None:
-    """The ledger row of these bytes: one added in this transaction and not flushed yet included."""
+def inbound_outcome(s: Session, sha: str) -> str | None:
+    """The ledger's outcome for these bytes (None: never seen), rows not flushed yet included."""
     pending = next((m for m in _pending(s, InboundMessage) if m.sha256 == sha), None)
-    return pending or s.scalar(_INBOUND_BY_SHA, {"sha": sha})
+    if pending is not None:
+        return str(pending.outcome)
+    outcome = s.connection().execute(_OUTCOME_BY_SHA, {"sha": sha}).scalar()
+    return None if outcome is None else str(outcome)
 
 
-def inbound_by_message_id(s: Session, message_id: str, from_addr: str) -> InboundMessage | None:
+def message_id_seen(s: Session, message_id: str, from_addr: str) -> bool:
     """The same Message-ID from the same sender is the same message, re-sent or re-delivered."""
-    pending = next((m for m in _pending(s, InboundMessage) if m.message_id == message_id
-                    and m.from_addr == from_addr and m.outcome != "quarantined"), None)
-    return pending or s.scalar(_INBOUND_BY_MESSAGE_ID, {"message_id": message_id, "from_addr": from_addr})
+    if any(m.message_id == message_id and m.from_addr == from_addr and m.outcome != "quarantined"
+           for m in _pending(s, InboundMessage)):
+        return True
+    found = s.connection().execute(_INBOUND_BY_MESSAGE_ID, {"message_id": message_id, "from_addr": from_addr})
+    return found.first() is not None
 
 
 def _pending(s: Session, kind: type[Any]) -> list[Any]:
     """Rows of `kind` added to the session and not flushed yet: with autoflush on there are
-    none when a query runs; the group commit of mail turns it off (`pipeline.handle_batch`)."""
+    none when a query runs; the group commit of mail turns it off (`pipeline.handle_batch`).
+    The lookups here run beside the ORM, which would not flush for them: they look here."""
     return [o for o in s.new if isinstance(o, kind)]
 
 
@@ -73,30 +80,29 @@ def get_case(s: Session, case_id: str, *, lock: bool = False) -> Case | None:
 
 
 def new_case_id(s: Session, today: dt.date) -> str:
-    """Readable, stable ids (20250602-001): staff quote them on the phone and in bank transfers."""
-    day = today.strftime("%Y%m%d")
-    counter = _day_counter(s, day)
-    counter.last += 1  # written at the next flush; the row is locked already
-    return f"{day}-{counter.last:03d}"
+    """Readable, stable ids (20250602-001): staff quote them on the phone and in bank transfers.
 
-
-def _day_counter(s: Session, day: str) -> CaseCounter:
-    """The day's counter row, locked until the case's transaction ends.
-
-    Several workers open cases at once on PostgreSQL: the row lock makes them take numbers
-    one after another, and the first case of a day is created by exactly one of them (the
-    other meets the unique day, and locks the row that one made).
+    The day's counter is raised and read in one UPDATE … RETURNING, which also locks its row
+    until the case's transaction ends: several workers open cases at once on PostgreSQL, and
+    take numbers one after another. The first case of a day creates the row; of two workers
+    racing for that, one meets the unique day and raises the row the other made.
     """
-    counter = s.scalar(_DAY_COUNTER, {"day": day})
-    if counter is None:
+    day = today.strftime("%Y%m%d")
+    last = s.connection().execute(_RAISE_COUNTER, {"of_day": day}).scalar()
+    if last is None:
         try:
             with s.begin_nested():
-                s.add(CaseCounter(day=day, last=0))
+                s.connection().execute(_NEW_COUNTER, {"of_day": day})
         except IntegrityError:
             pass
-        counter = s.scalar(_DAY_COUNTER.execution_options(populate_existing=True), {"day": day})
-        assert counter is not None
-    return counter
+        last = s.connection().execute(_RAISE_COUNTER, {"of_day": day}).scalar()
+        assert last is not None
+    return f"{day}-{last:03d}"
+
+
+_RAISE_COUNTER = (update(CaseCounter).where(CaseCounter.day == bindparam("of_day"))
+                  .values(last=CaseCounter.last + 1).returning(CaseCounter.last))
+_NEW_COUNTER = insert(CaseCounter).values(day=bindparam("of_day"), last=0)
 
 
 def case_facts(case: Case) -> CaseFacts:
@@ -187,8 +193,7 @@ def _events_dropped_at_end(s: Session, transaction: SessionTransaction) -> None:
 def auto_replies_since(s: Session, to_addr: str, since: dt.datetime) -> int:
     """Automatic replies to `to_addr` created since `since`, those queued in this transaction included."""
     pending = _pending_outbound(s)
-    with s.no_autoflush:
-        stored = s.scalar(_AUTO_REPLIES_SINCE, {"to_addr": to_addr, "since": since})
+    stored = s.connection().execute(_AUTO_REPLIES_SINCE, {"to_addr": to_addr, "since": since}).scalar()
     return int(stored or 0) + sum(1 for o in pending
                                   if o.to_addr == to_addr and o.automatic is not False and o.created_at >= since)
 
@@ -197,8 +202,7 @@ def outbound_exists(s: Session, message_id: str) -> bool:
     """Whether a reply with this Message-ID is stored or queued in this transaction."""
     if any(o.message_id == message_id for o in _pending_outbound(s)):
         return True
-    with s.no_autoflush:
-        return s.scalar(_OUTBOUND_BY_MESSAGE_ID, {"message_id": message_id}) is not None
+    return s.connection().execute(_OUTBOUND_BY_MESSAGE_ID, {"message_id": message_id}).first() is not None
 
 
 def _pending_outbound(s: Session) -> list[OutboundMessage]:

@@ -210,12 +210,12 @@ def _intake_in(app: App, s: Session, incoming: Incoming, digest: str,
     """The message's result and whether its bytes were seen before, recorded in `s`; or,
     when it has files to read first, the parsed message (nothing is recorded then)."""
     try:
-        seen = casestore.inbound_by_sha(s, digest)
+        seen = casestore.inbound_outcome(s, digest)
     except Exception as exc:
         raise _LedgerUnreadable(exc) from exc
     if seen is not None:
         # Re-apply the first outcome's mark: an inquiry stays unread for staff after a restart.
-        return Result("duplicate", sha256=digest, mark=MARKS.get(seen.outcome, "processed")), True
+        return Result("duplicate", sha256=digest, mark=MARKS.get(seen, "processed")), True
     msg = _checked_parse(app, incoming)
     early = _screen(app, s, incoming, digest, msg, now)
     if early is not None or not msg.attachments:
@@ -261,7 +261,7 @@ def _screen(app: App, s: Session, incoming: Incoming, digest: str, msg: ParsedMe
             now: dt.datetime) -> Result | None:
     """The outcome of a mail that opens no case whatever it says (a re-sent copy, a robot's
     mail, no address to answer), recorded in the ledger; None for every other mail."""
-    if msg.message_id and casestore.inbound_by_message_id(s, msg.message_id, msg.from_addr):
+    if msg.message_id and casestore.message_id_seen(s, msg.message_id, msg.from_addr):
         _ledger(s, incoming, digest, msg, now, "duplicate", None)
         return _result("duplicate", digest)
     robots = robot_reasons(msg, app.settings.window_address)
@@ -534,7 +534,7 @@ def redecide(app: App, s: Session, case: Case, event: Event, now: dt.datetime, c
 def quarantine(app: App, incoming: Incoming, digest: str, step: str, reason: str) -> None:
     now = app.clock.now()
     with app.session() as s, s.begin():
-        if casestore.inbound_by_sha(s, digest) is not None:
+        if casestore.inbound_outcome(s, digest) is not None:
             return
         s.add(InboundMessage(sha256=digest, message_id=None, from_addr="", received_at=now,
                              mailbox_key=incoming.key, outcome="quarantined", reason=reason[:500], step=step,

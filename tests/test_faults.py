@@ -313,13 +313,14 @@ def test_database_locked_for_seconds_the_pass_waits_and_processes_each_once(
         mail_cert: ThrowawayCert) -> None:
     env = bot_env(tmp_path, mailbox_url=dovecot.url(imap_folder), dovecot=dovecot, outbox_url=smtp_server.url,
                   cert=mail_cert)
-    # Groups of 5 mails commit together: with the default 50, the ledger would move twice (50,
-    # then 10) and the lock could not fall between them.
+    # Enough mail, committed in groups of 5, that intake is still under way when the lock falls
+    # (a group of text mails takes a few milliseconds a mail; with the default 50 the ledger
+    # would move in a few large steps).
     env["MADOGUCHI_MAILBOX_BATCH_SIZE"] = "5"
     run_bot(env, tmp_path)  # an empty pass: the database exists, at the newest schema
     db = tmp_path / "m.db"
-    mails = requests(60)
-    smtp_server.handler.delay = 0.1  # a relay slow enough that the lock surely falls during delivery
+    mails = requests(300)
+    smtp_server.handler.delay = 0.02  # a relay slow enough that the lock surely falls during delivery
     append_all(dovecot, imap_folder, [m.raw for m in mails])
     lock = WriteLock(db)
     log = tmp_path / "bot.log"
@@ -350,7 +351,7 @@ def test_database_locked_for_seconds_the_pass_waits_and_processes_each_once(
             proc.wait(timeout=10)
 
     text = log.read_text()
-    assert "messages: 60 — requests 60" in text and "quarantined 0" in text, text[-2000:]
+    assert "messages: 300 — requests 300" in text and "quarantined 0" in text, text[-2000:]
     again = run_bot(env, tmp_path)
     assert "messages: 0 " in again and "replies: 0 delivered" in again
     assert_each_answered_once(smtp_server, mails)

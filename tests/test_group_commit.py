@@ -166,7 +166,7 @@ def test_a_failed_commit_is_redone_one_mail_at_a_time(app: App, monkeypatch: pyt
 def test_the_ledger_gone_mid_group_leaves_every_mail_unread(app: App, monkeypatch: pytest.MonkeyPatch) -> None:
     for n in range(3):
         deliver(app, text_request(n), f"{n}.test")
-    real = casestore.inbound_by_sha
+    real = casestore.inbound_outcome
     seen = []
 
     def unreadable_third(s: object, sha: str) -> object:
@@ -175,7 +175,7 @@ def test_the_ledger_gone_mid_group_leaves_every_mail_unread(app: App, monkeypatc
             raise OSError("database is locked")
         return real(s, sha)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(casestore, "inbound_by_sha", unreadable_third)
+    monkeypatch.setattr(casestore, "inbound_outcome", unreadable_third)
     with pytest.raises(OSError):
         run_once(app)
     assert ledger_rows(app) == 0
