@@ -25,6 +25,7 @@ from bot.migrate import upgrade
 from bot.ocr_cache import EncryptedOcrCache
 from bot.outbox import DirOutbox, Outbox
 from bot.rawstore import BlobStore
+from bot.reply_parts import ReplyParts
 from config.policy import Policy, load_policy
 from config.settings import Settings, SettingsError
 from parsers.attachments import ReadLimits
@@ -41,6 +42,7 @@ class App:
     raw: BlobStore
     documents: BlobStore
     actor: str
+    reply_parts: ReplyParts | None = None  # None: replies carry their attachments inline
     ocr: OcrEngine | None = None  # None: Tesseract (with ocr_cache), started on the first scan
     ocr_cache: EncryptedOcrCache | None = None
     read_limits: ReadLimits = field(default_factory=ReadLimits)
@@ -98,6 +100,7 @@ def build_app(settings: Settings, *, actor: str | None = None) -> App:
         session=make_sessionmaker(engine),
         raw=BlobStore(settings.data_dir / "raw", cipher),
         documents=BlobStore(settings.data_dir / "documents", cipher),
+        reply_parts=ReplyParts(BlobStore(settings.data_dir / "parts", cipher)),
         actor=actor or settings.staff_name or _os_user(),
         ocr_cache=EncryptedOcrCache(settings.data_dir / "ocr-cache", cipher) if settings.ocr_cache_days else None,
     )

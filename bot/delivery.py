@@ -135,7 +135,7 @@ def _deliver_claimed(app: App, budget_seconds: float | None = None) -> DeliveryR
 def _hand_over(app: App, s: Session, out: OutboundMessage) -> str:
     error: DeliveryError | None = None
     try:
-        app.outbox.deliver(out.raw, out.message_id, app.settings.window_address, [out.to_addr])
+        app.outbox.deliver(_as_sent(app, out.raw), out.message_id, app.settings.window_address, [out.to_addr])
     except DeliveryError as exc:
         error = exc
     return _record_attempt(app, s, out, error)
@@ -158,7 +158,7 @@ def _deliver_one(app: App, out_id: int) -> str | None:
         out = s.get(OutboundMessage, out_id)
         if out is None or out.status != "queued":
             return None  # no longer waiting (marked by an earlier run)
-        raw, message_id, to_addr = out.raw, out.message_id, out.to_addr
+        raw, message_id, to_addr = _as_sent(app, out.raw), out.message_id, out.to_addr
     error: DeliveryError | None = None
     try:
         app.outbox.deliver(raw, message_id, app.settings.window_address, [to_addr])
@@ -183,3 +183,8 @@ def _failed(app: App, s: Session, out: OutboundMessage, exc: DeliveryError, now:
         return "failed"
     out.next_attempt_at = now + retry_pause(out.attempts)
     return "retry"
+
+
+def _as_sent(app: App, raw: bytes) -> bytes:
+    """The queued reply with its stored attachment parts put back (`bot.reply_parts`)."""
+    return app.reply_parts.expand(raw) if app.reply_parts is not None else raw

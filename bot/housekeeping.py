@@ -59,7 +59,7 @@ def _retention(app: App) -> tuple[RetentionResult, bool]:
 
 def _store_folders(app: App) -> list[Path]:
     data = app.settings.data_dir
-    folders = [data / "raw", data / "documents", data / "ocr-cache"]
+    folders = [data / "raw", data / "documents", data / "parts", data / "ocr-cache"]
     if app.settings.outbox_url.startswith("dir:"):
         folders.append(Path(app.settings.outbox_url.removeprefix("dir:")))
     return folders

@@ -13,7 +13,7 @@ Keys (see docs/security.md, "Store keys"):
   restarted in the middle of a rotation still reads everything.
 
 A key's id is derived from the key (`bot.crypto.key_id_for`). `rotate` makes a new key
-current, re-seals every blob of raw/, documents/ and ocr-cache/ one file at a time (temp
+current, re-seals every blob of raw/, documents/, parts/ and ocr-cache/ one file at a time (temp
 name, fsync, rename, folder fsync: a crash leaves each file sealed by the old or the new key,
 both still held; running `rotate` again resumes), then deletes the retired keys once no blob
 sealed with them remains.
@@ -39,8 +39,8 @@ from config.settings import Settings, SettingsError
 if TYPE_CHECKING:
     from bot.app import App
 
-STORES = ("raw", "documents", "ocr-cache")  # folders under data_dir sealed with the store key
-CHECKED_STORES = ("raw", "documents")  # the start-up check; OCR cache entries are disposable
+STORES = ("raw", "documents", "parts", "ocr-cache")  # folders under data_dir sealed with the store key
+CHECKED_STORES = ("raw", "documents", "parts")  # the start-up check; OCR cache entries are disposable
 OLD_KEYS_VAR = "MADOGUCHI_OLD_STORE_KEYS"
 NEW_KEY_VAR = "MADOGUCHI_NEW_STORE_KEY"
 START_CHECK_TRIES = 3  # blobs tried at start before concluding the keys do not open them

@@ -527,7 +527,7 @@ def _queue(app: App, s: Session, case: Case, kind: str, inbound: InboundMessage 
         return
     queue_reply(s, case, kind, policy=app.policy, window_address=app.settings.window_address, now=now,
                 answering=inbound, cause=cause, automatic=automatic, extra=dict(extra or {}),
-                followup=event == "followup", templates=app.settings.templates_dir)
+                followup=event == "followup", templates=app.settings.templates_dir, parts=app.reply_parts)
 
 
 def redecide(app: App, s: Session, case: Case, event: Event, now: dt.datetime, cause: str, paid_before: int = 0,

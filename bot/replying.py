@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from bot import casestore
 from bot.db import Case, InboundMessage, OutboundMessage
 from bot.models import REQUEST_TYPES
+from bot.reply_parts import ReplyParts
 from config.policy import Policy
 from replies.render import Envelope, OutgoingAttachment, build_message, render
 
@@ -125,8 +126,12 @@ def window_sender_name(policy: Policy) -> str:
 def queue_reply(s: Session, case: Case, kind: str, *, policy: Policy, window_address: str, now: dt.datetime,
                 answering: InboundMessage | None, cause: str, automatic: bool = True,
                 extra: dict[str, Any] | None = None, followup: bool = False,
-                templates: Path | None = None) -> OutboundMessage | None:
-    """Render and queue one reply in the caller's transaction; None if it was queued before."""
+                templates: Path | None = None, parts: ReplyParts | None = None) -> OutboundMessage | None:
+    """Render and queue one reply in the caller's transaction; None if it was queued before.
+
+    With `parts`, an attachment (the blank form) is stored once and the queued reply refers
+    to it; delivery puts it back (`bot.reply_parts`).
+    """
     message_id = reply_message_id(case.id, kind, cause, window_address)
     if casestore.outbound_exists(s, message_id):
         return None
@@ -143,7 +148,7 @@ def queue_reply(s: Session, case: Case, kind: str, *, policy: Policy, window_add
         references=refs,
     )
     attachments = (blank_form(policy, window_address),) if ctx["form_attached"] and kind != "neutral_ack" else ()
-    raw = build_message(envelope, subject, body, attachments)
+    raw = build_message(envelope, subject, body, attachments, part_ref=parts.ref if parts is not None else None)
     out = OutboundMessage(case_id=case.id, kind=kind, to_addr=case.requester_email, message_id=message_id,
                           raw=raw, created_at=now, status="queued", automatic=automatic)
     s.add(out)

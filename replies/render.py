@@ -13,6 +13,7 @@ import functools
 import random
 import re
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.generator import BytesGenerator
 from email.message import EmailMessage
@@ -155,7 +156,8 @@ class Envelope:
 
 
 def build_message(env: Envelope, subject: str, body: str,
-                  attachments: tuple[OutgoingAttachment, ...] = (), html: str | None = None) -> bytes:
+                  attachments: tuple[OutgoingAttachment, ...] = (), html: str | None = None,
+                  part_ref: Callable[[bytes], bytes] | None = None) -> bytes:
     """A complete message with the headers the contract requires of every reply.
 
     A reply (a text part, perhaps attachments such as the blank request form) is written
@@ -164,6 +166,10 @@ def build_message(env: Envelope, subject: str, body: str,
     Japanese subject, an unusual address) still go through the stdlib, one at a time, and an
     attachment's part is the stdlib's, generated once and cached; every byte is the one
     `EmailMessage.as_bytes()` would have written, but the random boundary (tests/test_render.py).
+
+    `part_ref` gives, for an attachment's whole MIME part, what to write in its place: a
+    reference to the part stored once (`bot.reply_parts`), so that a thousand replies with
+    the same blank form do not each carry its 220 KB.
     """
     if html is not None:
         if attachments:
@@ -178,10 +184,11 @@ def build_message(env: Envelope, subject: str, body: str,
     head += [line if isinstance(line, bytes) else SMTP.fold_binary(*line) for line in stored]
     if not parts:
         return b"".join(head) + _TEXT_PART_HEADERS + b"MIME-Version: 1.0\r\n\r\n" + text
-    return _multipart_mixed(head, [_TEXT_PART_HEADERS + b"\r\n" + text, *parts])
+    return _multipart_mixed(head, [_TEXT_PART_HEADERS + b"\r\n" + text, *parts], part_ref)
 
 
-def _multipart_mixed(head: list[bytes], texts: list[bytes]) -> bytes:
+def _multipart_mixed(head: list[bytes], texts: list[bytes],
+                     part_ref: Callable[[bytes], bytes] | None = None) -> bytes:
     """The message `add_attachment()` makes of a text message, as the generator writes it
     (joined once: the attachment makes it large enough that every copy counts)."""
     boundary = _boundary(texts)
@@ -189,6 +196,8 @@ def _multipart_mixed(head: list[bytes], texts: list[bytes]) -> bytes:
     head.append(b"MIME-Version: 1.0\r\n")
     head.append(SMTP.fold_binary("Content-Type", f'multipart/mixed; boundary="{boundary}"'))
     head.append(b"\r\n")
+    if part_ref is not None:
+        texts = texts[:1] + [part_ref(part) for part in texts[1:]]
     for n, text in enumerate(texts):
         head += [b"\r\n" if n else b"", dash, b"\r\n", text]
     head += [b"\r\n", dash, b"--\r\n"]
