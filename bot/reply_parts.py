@@ -6,6 +6,10 @@ writing it cost more than the rest of the reply. A queued reply now holds, in th
 place, a marker naming the part by its SHA-256; the part itself is kept once, encrypted,
 in `data_dir/parts/`, and put back just before the reply is handed to the outbox. The bytes
 sent are the ones `build_message` wrote, so a retry after a crash sends the same message.
+
+Only the blank form goes this way (`replying.queue_reply`): it holds nothing personal, so
+retention, which empties the rows of purged replies, leaves `parts/` alone. Rows queued
+before this existed carry their parts inline and are sent as they are.
 """
 
 from __future__ import annotations
