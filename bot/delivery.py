@@ -27,13 +27,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from cryptography.exceptions import InvalidTag
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from bot import casestore
 from bot.app import App
 from bot.db import OutboundMessage
-from bot.outbox import DeliveryError
+from bot.outbox import DeliveryError, PermanentDeliveryError
 
 log = logging.getLogger("madoguchi.delivery")
 _LOCK = threading.Lock()
@@ -158,10 +159,10 @@ def _deliver_one(app: App, out_id: int) -> str | None:
         out = s.get(OutboundMessage, out_id)
         if out is None or out.status != "queued":
             return None  # no longer waiting (marked by an earlier run)
-        raw, message_id, to_addr = _as_sent(app, out.raw), out.message_id, out.to_addr
+        raw, message_id, to_addr = out.raw, out.message_id, out.to_addr
     error: DeliveryError | None = None
     try:
-        app.outbox.deliver(raw, message_id, app.settings.window_address, [to_addr])
+        app.outbox.deliver(_as_sent(app, raw), message_id, app.settings.window_address, [to_addr])
     except DeliveryError as exc:
         error = exc
     with app.session() as s, s.begin():
@@ -186,5 +187,16 @@ def _failed(app: App, s: Session, out: OutboundMessage, exc: DeliveryError, now:
 
 
 def _as_sent(app: App, raw: bytes) -> bytes:
-    """The queued reply with its stored attachment parts put back (`bot.reply_parts`)."""
-    return app.reply_parts.expand(raw) if app.reply_parts is not None else raw
+    """The queued reply with its stored attachment parts put back (`bot.reply_parts`).
+
+    A part that cannot be read (its file lost or damaged) fails this reply alone, shown to
+    staff as failed, instead of stopping every delivery behind it.
+    """
+    if app.reply_parts is None:
+        return raw
+    try:
+        return app.reply_parts.expand(raw)
+    except (OSError, ValueError, InvalidTag) as exc:
+        raise PermanentDeliveryError(
+            f"an attachment of this reply, kept in data_dir/parts/, cannot be read ({type(exc).__name__}): "
+            "restore that folder from the backup; the reply is not sent") from exc

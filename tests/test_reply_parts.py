@@ -11,6 +11,8 @@ from sqlalchemy import select
 from bot.app import App
 from bot.crypto import Cipher
 from bot.db import OutboundMessage
+from bot.delivery import deliver_queued
+from bot.pipeline import handle_batch
 from bot.rawstore import BlobStore
 from bot.reply_parts import ReplyParts
 from bot.runner import run_once
@@ -51,3 +53,20 @@ def test_expand_puts_back_exactly_the_part_that_was_referred_to(tmp_path: Path) 
     restarted = ReplyParts(BlobStore(tmp_path / "parts", Cipher(bytes(32))))  # a new process reads the stored copy
     assert restarted.expand(raw) == parts.expand(raw)
     assert parts.expand(b"no markers here") == b"no markers here"
+
+
+def test_a_lost_part_fails_its_replies_alone_with_a_reason_staff_can_act_on(app: App) -> None:
+    for n in range(2):
+        deliver(app, factory.mail(sender=f"要求者{n} <user{n}@example.com>", subject="開示請求",
+                                  body="保有個人データの開示を請求します。"), f"{n}.test")
+    results = handle_batch(app, list(app.mailbox.fetch_new()))
+    assert [r.outcome for r in results] == ["request", "request"]
+    for part in (app.settings.data_dir / "parts").rglob("*.bin"):
+        part.unlink()  # lost between queueing and delivery, as in a restore that forgot the folder
+    report = deliver_queued(app)  # does not raise: each reply is tried and recorded
+    with app.session() as s:
+        rows = list(s.scalars(select(OutboundMessage)))
+    with_form = [o for o in rows if b"\x00madoguchi-part:" in o.raw]
+    assert with_form and all(o.status == "failed" and "data_dir/parts/" in (o.last_error or "") for o in with_form)
+    assert all(o.status == "sent" for o in rows if o not in with_form)
+    assert report.failed == len(with_form) and report.sent == len(rows) - len(with_form)
