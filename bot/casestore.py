@@ -139,23 +139,18 @@ def add_event(s: Session, case_id: str | None, at: dt.datetime, actor: str, type
 
 
 _DEFERRED_EVENTS = "madoguchi.deferred_events"
-_PAST_QUERIES = "madoguchi.deferred_events_past_queries"
 
 
-def defer_events(s: Session, *, past_queries: bool = False) -> None:
+def defer_events(s: Session) -> None:
     """Write this transaction's audit events together, in one executemany, when it commits.
 
     The ORM writes each event with an INSERT … RETURNING of its own at flush (SQLite cannot
     return the ids of a many-row insert in a known order), four or five per message. The
     events are the same rows, in the same order, in the same transaction: an ORM query made
     with autoflush on writes them first, as autoflush would have, and a rollback drops them.
-
-    `past_queries=True` keeps them back through queries too, to the commit: for the group
-    commit of mail, whose intake never reads the audit trail (one insert per group instead
-    of one per mail).
+    With autoflush off (the group commit of mail) they wait for the commit: one insert a group.
     """
     s.info[_DEFERRED_EVENTS] = []
-    s.info[_PAST_QUERIES] = past_queries
 
 
 def write_deferred_events(s: Session) -> None:
@@ -178,8 +173,7 @@ def _events_before_commit(s: Session) -> None:
 
 @event.listens_for(Session, "do_orm_execute")
 def _events_before_query(state: ORMExecuteState) -> None:
-    info = state.session.info
-    if state.session.autoflush and info.get(_DEFERRED_EVENTS) and not info.get(_PAST_QUERIES):
+    if state.session.autoflush and state.session.info.get(_DEFERRED_EVENTS):
         write_deferred_events(state.session)
 
 
@@ -187,7 +181,6 @@ def _events_before_query(state: ORMExecuteState) -> None:
 def _events_dropped_at_end(s: Session, transaction: SessionTransaction) -> None:
     if transaction.parent is None:  # committed (written above) or rolled back (dropped)
         s.info.pop(_DEFERRED_EVENTS, None)
-        s.info.pop(_PAST_QUERIES, None)
 
 
 def auto_replies_since(s: Session, to_addr: str, since: dt.datetime) -> int:
@@ -215,7 +208,7 @@ def _pending_outbound(s: Session) -> list[OutboundMessage]:
     """
     if any(isinstance(o, OutboundMessage) for o in (*s.dirty, *s.deleted)):
         s.flush()
-    return [o for o in s.new if isinstance(o, OutboundMessage)]
+    return _pending(s, OutboundMessage)
 
 
 def queued_outbound(s: Session) -> list[OutboundMessage]:

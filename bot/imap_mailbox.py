@@ -46,7 +46,7 @@ from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginError
 from imapclient.imapclient import DELETED, FLAGGED, SEEN
 
-from bot.mailbox import Incoming, Mark
+from bot.mailbox import BATCH_BYTES, BATCH_COUNT, Incoming, Mark, batched
 from bot.mailbox_state import MailboxStateStore, MemoryMailboxState
 from bot.oauth import OAuthError, TokenProvider
 from bot.tls import client_context
@@ -57,8 +57,7 @@ log = logging.getLogger("madoguchi.imap")
 LINE_ERRORS: tuple[type[BaseException], ...] = (OSError, IMAPClientAbortError)
 #: Any failure of the conversation, a NO or BAD answer included.
 IMAP_ERRORS: tuple[type[BaseException], ...] = (OSError, IMAPClientError)
-BATCH_UIDS = 50
-BATCH_BYTES = 64 * 1024 * 1024
+BATCH_UIDS = BATCH_COUNT
 IDLE_RENEW_SECONDS = 25 * 60  # RFC 2177: a server may end an IDLE after 30 minutes
 STOP_CHECK_SECONDS = 1.0  # how often a wait looks whether the service is stopping
 FLAGS: dict[str, list[bytes]] = {"processed": [SEEN], "ignored": [SEEN], "quarantined": [SEEN, FLAGGED],
@@ -553,17 +552,7 @@ def batches(uids: list[int], sizes: dict[int, int], max_count: int, max_bytes: i
 
     A single message larger than `max_bytes` gets a batch of its own.
     """
-    batch: list[int] = []
-    total = 0
-    for uid in uids:
-        size = sizes.get(uid, 0)
-        if batch and (len(batch) >= max_count or total + size > max_bytes):
-            yield batch
-            batch, total = [], 0
-        batch.append(uid)
-        total += size
-    if batch:
-        yield batch
+    return batched(uids, lambda uid: sizes.get(uid, 0), max_count, max_bytes)
 
 
 def _parse_key(key: str) -> tuple[int, int] | None:

@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Literal, Protocol, TypeVar
+
+T = TypeVar("T")
+BATCH_COUNT = 50  # messages fetched, and committed, together (MADOGUCHI_MAILBOX_BATCH_SIZE)
+BATCH_BYTES = 64 * 1024 * 1024
 
 # "queued": taken into the workers' queue (bot/work_queue.py); counts as read for the reader's
 # position but changes nothing a person sees. The outcome's own mark follows once handled.
@@ -56,7 +60,7 @@ class MaildirMailbox:
 
     FLAGS: dict[str, str] = {"processed": "S", "ignored": "S", "quarantined": "F", "queued": ""}
 
-    def __init__(self, root: Path, inquiry_flags: str = "", batch_size: int = 50) -> None:
+    def __init__(self, root: Path, inquiry_flags: str = "", batch_size: int = BATCH_COUNT) -> None:
         self.root = root
         self._inquiry_flags = inquiry_flags
         self._batch_size = batch_size
@@ -97,19 +101,23 @@ class MaildirMailbox:
         return None
 
 
-BATCH_BYTES = 64 * 1024 * 1024
-
-
 def in_batches(messages: Iterator[Incoming], max_count: int, max_bytes: int = BATCH_BYTES) -> Iterator[list[Incoming]]:
     """Messages in lists of at most `max_count` and about `max_bytes` (a larger one alone)."""
-    batch: list[Incoming] = []
-    size = 0
-    for incoming in messages:
-        if batch and (len(batch) >= max_count or size + len(incoming.raw) > max_bytes):
+    return batched(messages, lambda m: len(m.raw), max_count, max_bytes)
+
+
+def batched(items: Iterable[T], size: Callable[[T], int], max_count: int, max_bytes: int) -> Iterator[list[T]]:
+    """`items` in order, in lists of at most `max_count` and about `max_bytes` by `size`;
+    a single item larger than `max_bytes` gets a list of its own."""
+    batch: list[T] = []
+    total = 0
+    for item in items:
+        n = size(item)
+        if batch and (len(batch) >= max_count or total + n > max_bytes):
             yield batch
-            batch, size = [], 0
-        batch.append(incoming)
-        size += len(incoming.raw)
+            batch, total = [], 0
+        batch.append(item)
+        total += n
     if batch:
         yield batch
 

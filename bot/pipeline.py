@@ -153,7 +153,7 @@ def _group(app: App, batch: list[Incoming], stop: threading.Event | None) -> lis
     started = time.monotonic()
     try:
         with app.session() as s, s.begin(), s.no_autoflush:  # flushed every few mails (see handle_batch)
-            casestore.defer_events(s, past_queries=True)
+            casestore.defer_events(s)  # autoflush off: the group's events wait for its commit
             for index, incoming in enumerate(batch):
                 if staged and (time.monotonic() - started > GROUP_SECONDS or (stop is not None and stop.is_set())):
                     break

@@ -18,6 +18,7 @@ from __future__ import annotations
 import ctypes
 import hashlib
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from bot.crypto import Cipher
@@ -37,11 +38,12 @@ def write_atomically(path: Path, data: bytes, tmp: Path | None = None, *, sync: 
     os.replace(tmp, path)
 
 
-def _load_syncfs() -> object | None:
+def _load_syncfs() -> Callable[[int], int] | None:
     try:
-        return ctypes.CDLL(None, use_errno=True).syncfs
+        syncfs: Callable[[int], int] = ctypes.CDLL(None, use_errno=True).syncfs
     except (OSError, AttributeError):  # not Linux (or no glibc symbol): fsync file by file
         return None
+    return syncfs
 
 
 _SYNCFS = _load_syncfs()
@@ -55,7 +57,7 @@ def sync_paths(paths: list[Path]) -> None:
     if _SYNCFS is not None:
         fd = os.open(paths[0].parent, os.O_RDONLY)
         try:
-            if _SYNCFS(fd) == 0:  # type: ignore[operator]
+            if _SYNCFS(fd) == 0:
                 return
         finally:
             os.close(fd)

@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING
 
 from bot.app import App
 from bot.delivery import DeliveryReport, deliver_queued
-from bot.mailbox import Incoming, Mailbox
 from bot.pipeline import Result, handle_batch
 
 if TYPE_CHECKING:
@@ -78,20 +77,12 @@ def mailbox_reader(app: App) -> Iterator[None]:
 
 def _pass(app: App, stop: threading.Event | None = None) -> PassReport:
     report = PassReport()
-    for batch in _batches(app.mailbox):
+    for batch in app.mailbox.fetch_batches():
         report.results.extend(handle_batch(app, batch, stop))
         if stop is not None and stop.is_set():
             break  # the message in hand was finished and its group committed: stop
     report.delivery = deliver_queued(app)
     return report
-
-
-def _batches(mailbox: Mailbox) -> Iterator[list[Incoming]]:
-    """The mailbox's own batches; one message at a time from a mailbox that has none."""
-    fetch_batches = getattr(mailbox, "fetch_batches", None)
-    if fetch_batches is not None:
-        return iter(fetch_batches())
-    return ([incoming] for incoming in mailbox.fetch_new())
 
 
 @contextlib.contextmanager
