@@ -456,6 +456,8 @@ class ImapMailbox:
         state.pending.difference_update(uids)
         state.marked_max = max(state.marked_max, *uids) if uids else state.marked_max
         state.advance()
+        if not self._in_pass:  # marks for a batch handled after its pass ended (read ahead): keep the position
+            self._save(state)
 
     def _apply(self, uids: list[int], mark: Mark) -> None:
         if self._flags[mark]:

@@ -26,6 +26,7 @@ from bot.holders import holder_of
 from bot.mailbox import Incoming, Mark
 from bot.models import Attachment, AttachmentReading, DocumentEvidence, ParsedMessage, RequestFacts
 from bot.policy import Event, decide, may_auto_reply
+from bot.prepared import Prepared, prepare
 from bot.replying import queue_reply
 from parsers.headers import case_tags, referenced_ids, robot_reasons, sender_authentication
 
@@ -72,16 +73,17 @@ class Result:
     mark: Mark = "processed"  # what the mailbox was (or, for a worker, is to be) told
 
 
-def handle(app: App, incoming: Incoming, *, mark_mailbox: bool = True) -> Result:
+def handle(app: App, incoming: Incoming, *, mark_mailbox: bool = True, ready: Prepared | None = None) -> Result:
     """Process one mailbox message end to end. Never raises for the message's content.
 
     `mark_mailbox=False` is for replaying a stored message that is no longer in the mailbox,
-    and for workers, whose leader applies `Result.mark` later.
+    and for workers, whose leader applies `Result.mark` later. `ready`: the mail as already
+    parsed (`prepared`), else it is parsed here.
     """
     mark = app.mailbox.mark if mark_mailbox else _no_mark
     digest = app.raw.put(incoming.raw)  # kept before anything reads it
     try:
-        result, seen_before = _intake(app, incoming, digest)
+        result, seen_before = _intake(app, incoming, digest, ready)
     except _LedgerUnreadable as exc:
         raise exc.cause from None  # nothing was decided: the mail stays in the mailbox for the next pass
     except Exception as exc:  # noqa: BLE001 - the quarantine is the handler of last resort
@@ -118,7 +120,8 @@ class _GroupFailed(Exception):
         self.index = index
 
 
-def handle_batch(app: App, batch: list[Incoming], stop: threading.Event | None = None) -> list[Result]:
+def handle_batch(app: App, batch: list[Incoming], stop: threading.Event | None = None,
+                 ready: list[Prepared] | None = None) -> list[Result]:
     """Process a fetched batch, in order, committing runs of mail together (a group commit).
 
     Each commit makes the case changes durable with an fsync, as does each raw copy; for a
@@ -139,17 +142,27 @@ def handle_batch(app: App, batch: list[Incoming], stop: threading.Event | None =
     are read outside any transaction). A failure inside a group rolls it back and handles
     the group's mails one by one, where the failing one is quarantined as before. With
     `stop` set, the mail in hand is finished, the group committed, the rest left unread.
+
+    `ready` holds the batch's mails as already parsed (`prepared`: by the read-ahead
+    process); without it each is parsed here.
     """
     results: list[Result] = []
     while len(results) < len(batch) and not (results and stop is not None and stop.is_set()):
-        results.extend(_group(app, batch[len(results):], stop))
+        done = len(results)
+        results.extend(_group(app, batch[done:], stop, ready[done:] if ready is not None else None))
     return results
 
 
-def _group(app: App, batch: list[Incoming], stop: threading.Event | None) -> list[Result]:
+def prepared(raws: list[bytes], max_bytes: int) -> list[Prepared]:
+    """Each mail parsed and its body read (what the read-ahead process runs)."""
+    return [prepare(raw, max_bytes, _parse) for raw in raws]
+
+
+def _group(app: App, batch: list[Incoming], stop: threading.Event | None,
+           ready: list[Prepared] | None) -> list[Result]:
     """Handle a prefix of `batch` (at least one mail) and return its results."""
     staged: list[tuple[Incoming, Result, bool]] = []
-    has_files = False
+    has_files: Prepared | None = None
     started = time.monotonic()
     try:
         with app.session() as s, s.begin(), s.no_autoflush:  # flushed every few mails (see handle_batch)
@@ -159,13 +172,14 @@ def _group(app: App, batch: list[Incoming], stop: threading.Event | None) -> lis
                     break
                 digest = app.raw.put(incoming.raw, sync=False)  # kept before anything reads it
                 try:
-                    outcome = _intake_in(app, s, incoming, digest, app.clock.now())
+                    outcome = _intake_in(app, s, incoming, digest, app.clock.now(),
+                                         ready[index] if ready is not None else None)
                 except _LedgerUnreadable:
                     raise
                 except Exception as exc:  # noqa: BLE001 - handled one by one below, where it is quarantined
                     raise _GroupFailed(index) from exc
-                if isinstance(outcome, ParsedMessage):  # files to read: on its own, after the group
-                    has_files = True
+                if isinstance(outcome, Prepared):  # files to read: on its own, after the group
+                    has_files = outcome
                     break
                 staged.append((incoming, *outcome))
                 if len(staged) % GROUP_FLUSH_EVERY == 0:
@@ -184,12 +198,12 @@ def _group(app: App, batch: list[Incoming], stop: threading.Event | None) -> lis
     for incoming, result, seen_before in staged:
         _done(app.mailbox.mark, incoming, result, seen_before)
     results = [result for _incoming, result, _seen in staged]
-    if has_files:
-        results.append(handle(app, batch[len(staged)]))
+    if has_files is not None:
+        results.append(handle(app, batch[len(staged)], ready=has_files))
     return results
 
 
-def _intake(app: App, incoming: Incoming, digest: str) -> tuple[Result, bool]:
+def _intake(app: App, incoming: Incoming, digest: str, ready: Prepared | None) -> tuple[Result, bool]:
     """Check, parse, sort and record one stored message; (its result, whether these bytes were seen before).
 
     A mail without attachments is done in one transaction, from the check for its bytes to
@@ -201,17 +215,18 @@ def _intake(app: App, incoming: Incoming, digest: str) -> tuple[Result, bool]:
     now = app.clock.now()
     with app.session() as s, s.begin():
         casestore.defer_events(s)
-        msg = _intake_in(app, s, incoming, digest, now)
-        if not isinstance(msg, ParsedMessage):
-            return msg
+        files = _intake_in(app, s, incoming, digest, now, ready)
+        if not isinstance(files, Prepared):
+            return files
+    msg = _message(files)
     readings = _read_attachments(app, msg)
     with app.session() as s, s.begin():
         casestore.defer_events(s)
-        return _sort_and_store(app, s, incoming, digest, msg, readings, now), False
+        return _sort_and_store(app, s, incoming, digest, msg, readings, now, files.body), False
 
 
-def _intake_in(app: App, s: Session, incoming: Incoming, digest: str,
-               now: dt.datetime) -> tuple[Result, bool] | ParsedMessage:
+def _intake_in(app: App, s: Session, incoming: Incoming, digest: str, now: dt.datetime,
+               ready: Prepared | None) -> tuple[Result, bool] | Prepared:
     """The message's result and whether its bytes were seen before, recorded in `s`; or,
     when it has files to read first, the parsed message (nothing is recorded then)."""
     try:
@@ -221,21 +236,20 @@ def _intake_in(app: App, s: Session, incoming: Incoming, digest: str,
     if seen is not None:
         # Re-apply the first outcome's mark: an inquiry stays unread for staff after a restart.
         return Result("duplicate", sha256=digest, mark=MARKS.get(seen, "processed")), True
-    msg = _checked_parse(app, incoming)
+    ready = ready or prepare(incoming.raw, app.settings.max_message_bytes, _parse)
+    msg = _message(ready)
     early = _screen(app, s, incoming, digest, msg, now)
     if early is not None or not msg.attachments:
-        return early or _sort_and_store(app, s, incoming, digest, msg, [], now), False
-    return msg
+        return early or _sort_and_store(app, s, incoming, digest, msg, [], now, ready.body), False
+    return ready
 
 
-def _checked_parse(app: App, incoming: Incoming) -> ParsedMessage:
+def _message(ready: Prepared) -> ParsedMessage:
     """The parsed message; a StepError (step "size" or "parse") when there is none."""
-    if len(incoming.raw) > app.settings.max_message_bytes:
-        raise StepError("size", f"larger than MADOGUCHI_MAX_MESSAGE_BYTES ({app.settings.max_message_bytes:,})")
-    try:
-        return _parse(incoming.raw)
-    except Exception as exc:
-        raise StepError("parse", type(exc).__name__) from exc
+    if ready.msg is None:
+        step, reason = ready.failure or ("parse", "no message")
+        raise StepError(step, reason)
+    return ready.msg
 
 
 def _tell_sender_too_large(app: App, raw: bytes, digest: str) -> None:
@@ -282,9 +296,9 @@ def _screen(app: App, s: Session, incoming: Incoming, digest: str, msg: ParsedMe
 
 
 def _sort_and_store(app: App, s: Session, incoming: Incoming, digest: str, msg: ParsedMessage,
-                    readings: list[AttachmentReading], now: dt.datetime) -> Result:
+                    readings: list[AttachmentReading], now: dt.datetime, body: RequestFacts | None) -> Result:
     """A follow-up to its case, a new request to a new case, anything else to staff."""
-    facts = _request_facts(msg, readings)
+    facts = _request_facts(msg, readings, body)
     case = _thread_case(s, msg)
     if case is not None:
         _apply_followup(app, s, case, incoming, digest, msg, readings, facts, now)
@@ -339,11 +353,12 @@ def _has_form(readings: list[AttachmentReading]) -> bool:
     return any(r.form is not None or any(d.kind == "request_form" for d in r.documents) for r in readings)
 
 
-def _request_facts(msg: ParsedMessage, readings: list[AttachmentReading]) -> RequestFacts:
-    """Body first, then the form over it: where the two disagree, the form wins."""
+def _request_facts(msg: ParsedMessage, readings: list[AttachmentReading], body: RequestFacts | None) -> RequestFacts:
+    """Body first (`body`, when it was read already), then the form over it: where the two
+    disagree, the form wins."""
     from parsers.body import facts_from_body
 
-    body: RequestFacts = facts_from_body(msg.text, msg.subject)
+    body = body or facts_from_body(msg.text, msg.subject)
     forms = [r.form for r in readings if r.form is not None]
     if not forms:
         return body

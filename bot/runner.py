@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING
 
 from bot.app import App
 from bot.delivery import DeliveryReport, deliver_queued
-from bot.pipeline import Result, handle_batch
+from bot.pipeline import Result, handle_batch, prepared
+from bot.read_ahead import read_ahead
 
 if TYPE_CHECKING:
     from apscheduler.schedulers.background import BackgroundScheduler
@@ -77,8 +78,9 @@ def mailbox_reader(app: App) -> Iterator[None]:
 
 def _pass(app: App, stop: threading.Event | None = None) -> PassReport:
     report = PassReport()
-    for batch in app.mailbox.fetch_batches():
-        report.results.extend(handle_batch(app, batch, stop))
+    max_bytes = app.settings.max_message_bytes
+    for batch, ready in read_ahead(app.mailbox.fetch_batches(), lambda raws: prepared(raws, max_bytes)):
+        report.results.extend(handle_batch(app, batch, stop, ready))
         if stop is not None and stop.is_set():
             break  # the message in hand was finished and its group committed: stop
     report.delivery = deliver_queued(app)

@@ -1,0 +1,206 @@
+"""Reading a backlog one batch ahead in a second process changes nothing but the speed.
+
+The reader parses batch k+1 while the pipeline records batch k. These tests hold it to
+that: the same outcomes as without it, mail it cannot read quarantined as before (also
+when the parser fails only in the reader's copy of this process), a reader that dies
+costing nothing but speed, and no reader left behind, by the pass or by a killed bot.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+
+from bot import pipeline, read_ahead
+from bot.app import App
+from bot.mailbox import Incoming
+from bot.prepared import Prepared, prepare
+from bot.runner import run_once
+from tests import factory
+from tests.apps import make_app, poison_parser
+from tests.test_group_commit import text_request
+from tests.test_pipeline import cases, deliver, outbox
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Iterator[App]:
+    a = make_app(tmp_path, MADOGUCHI_MAILBOX_BATCH_SIZE="3")
+    yield a
+    a.close()
+
+
+@pytest.fixture(autouse=True)
+def two_cores(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reader runs only with a second core; these tests want it wherever they run."""
+    monkeypatch.setattr(read_ahead, "_cores", lambda: 2)
+
+
+def spied(monkeypatch: pytest.MonkeyPatch) -> list[list[Prepared] | None]:
+    """What `handle_batch` was given with each batch (None: read in the pipeline)."""
+    given: list[list[Prepared] | None] = []
+    real = pipeline.handle_batch
+
+    def spy(app: App, batch: list[Incoming], stop: object = None, ready: list[Prepared] | None = None) -> object:
+        given.append(ready)
+        return real(app, batch, stop, ready)  # type: ignore[arg-type]
+
+    monkeypatch.setattr("bot.runner.handle_batch", spy)
+    return given
+
+
+def test_a_backlog_read_ahead_gives_what_reading_in_the_pipeline_gives(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    given = spied(monkeypatch)
+    outcomes = {}
+    mails = [text_request(n) for n in range(10)] + [b"not a mail at all\x00\xff"]
+    for name, cores in (("ahead", 2), ("here", 1)):
+        monkeypatch.setattr(read_ahead, "_cores", lambda cores=cores: cores)
+        a = make_app(tmp_path / name, MADOGUCHI_MAILBOX_BATCH_SIZE="3")
+        try:
+            for n, raw in enumerate(mails):
+                deliver(a, raw, f"{n:02}.test")
+            report = run_once(a)
+            outcomes[name] = ([r.outcome for r in report.results], cases(a),
+                              sorted(_reply(m) for m in outbox(a)))
+        finally:
+            a.close()
+    assert outcomes["ahead"] == outcomes["here"]
+    assert outcomes["ahead"][0].count("request") == 10
+    # With two cores, every batch but the first came read: 11 mails in batches of 3.
+    assert [g is not None for g in given[:4]] == [False, True, True, True]
+    assert [len(g) for g in given[1:4] if g is not None] == [3, 3, 2]
+    assert given[4:] == [None] * 4  # one core: all read in the pipeline
+
+
+def test_a_parser_that_fails_in_the_reader_quarantines_the_mail_as_before(
+        app: App, monkeypatch: pytest.MonkeyPatch) -> None:
+    given = spied(monkeypatch)
+    poison_parser(monkeypatch)  # before the pass: the reader is forked from this process as it is now
+    for n in range(7):
+        deliver(app, text_request(n), f"{n}.test")
+    deliver(app, factory.mail(sender="x@example.com", subject="POISON", body="開示を請求します。"),
+            "8.test")  # the last batch: read ahead
+    report = run_once(app)
+    assert given[-1] is not None and given[-1][-1].failure == ("parse", "RuntimeError")
+    assert [r.outcome for r in report.results] == ["request"] * 7 + ["quarantined"]
+
+
+def test_a_reader_that_dies_costs_only_speed(app: App, monkeypatch: pytest.MonkeyPatch,
+                                             caplog: pytest.LogCaptureFixture) -> None:
+    given = spied(monkeypatch)
+
+    def dies(raws: list[bytes], max_bytes: int) -> list[Prepared]:
+        os._exit(3)  # in the reader: as if killed
+
+    monkeypatch.setattr(pipeline, "prepared", dies)
+    monkeypatch.setattr("bot.runner.prepared", dies)
+    for n in range(9):
+        deliver(app, text_request(n), f"{n}.test")
+    report = run_once(app)
+    assert [r.outcome for r in report.results] == ["request"] * 9
+    assert given == [None, None, None]  # the second batch was read here, and the third
+    assert "read-ahead stopped (EOFError)" in caplog.text
+    assert len(cases(app)) == 9
+
+
+def test_no_reader_outlives_its_pass(app: App) -> None:
+    for n in range(7):
+        deliver(app, text_request(n), f"{n}.test")
+    before = _children()
+    assert run_once(app).results
+    assert _children() == before
+
+
+def test_a_reader_dies_with_a_bot_killed_by_sigkill(tmp_path: Path) -> None:
+    """A reader left behind by a crash would hold the mail it was given and a core."""
+    script = textwrap.dedent(f"""
+        import os, sys, time
+        sys.path.insert(0, {str(ROOT)!r})
+        from bot.read_ahead import _Reader
+        from bot.mailbox import Incoming
+        reader = _Reader(lambda raws: (time.sleep(60), [])[1])
+        reader.send([Incoming("k", b"x")])
+        print(reader._proc.pid, flush=True)
+        time.sleep(60)
+    """)
+    bot = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        assert bot.stdout is not None
+        reader_pid = int(bot.stdout.readline())
+        assert _alive(reader_pid)
+        bot.send_signal(signal.SIGKILL)
+        bot.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while _alive(reader_pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _alive(reader_pid)
+    finally:
+        if bot.poll() is None:
+            bot.kill()
+
+
+def test_batches_too_large_to_copy_are_read_in_the_pipeline(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(read_ahead, "READ_AHEAD_BYTES", 100)
+    small = [Incoming("a", b"x" * 10)]
+    large = [Incoming("b", b"y" * 200)]
+
+    def read(raws: list[bytes]) -> list[Prepared]:
+        return [Prepared(None, ("parse", str(len(r)))) for r in raws]
+
+    got = list(read_ahead.read_ahead(iter([small, small, large, small]), read))
+    assert [(b[0].key, r) for b, r in got] == [
+        ("a", None), ("a", [Prepared(None, ("parse", "10"))]), ("b", None), ("a", [Prepared(None, ("parse", "10"))])]
+
+
+def test_prepare_keeps_the_step_of_a_failure_and_no_content() -> None:
+    assert prepare(b"x" * 11, 10, pipeline._parse).failure == ("size", "larger than MADOGUCHI_MAX_MESSAGE_BYTES (10)")
+
+    def broken(raw: bytes) -> object:
+        raise ValueError("secret 090-1234-5678")
+
+    ready = prepare(b"Subject: a\n\nb", 100, broken)  # type: ignore[arg-type]
+    assert ready == Prepared(None, ("parse", "ValueError"))
+    ok = prepare(text_request(1), 10**6, pipeline._parse)
+    assert ok.msg is not None and ok.body is not None and ok.body.request_types == {"disclose"}
+
+
+def _reply(m: EmailMessage) -> tuple[str, ...]:
+    """A reply's headers and text (the attached form's PDF differs from build to build)."""
+    body = m.get_body(("plain",))
+    assert body is not None
+    return (m["To"], m["Subject"], m["Message-ID"], m["In-Reply-To"] or "", body.get_content())
+
+
+def _children() -> set[int]:
+    """This process's live children, from /proc."""
+    me = os.getpid()
+    kids = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            fields = stat.rsplit(")", 1)[1].split()
+            if int(fields[1]) == me and fields[0] != "Z":
+                kids.add(int(entry.name))
+    return kids
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
