@@ -150,10 +150,10 @@ def time_messages(per_message: list[float], every_1000: Any) -> None:
         alone[incoming.key] = alone.get(incoming.key, 0.0) + time.perf_counter() - t
         return result
 
-    def timed_batch(app_: Any, batch: list[Any], stop: Any = None) -> Any:
+    def timed_batch(app_: Any, batch: list[Any], *rest: Any) -> Any:  # stop, and the read-ahead's readings
         alone.clear()
         t = time.perf_counter()
-        results = inner_batch(app_, batch, stop)
+        results = inner_batch(app_, batch, *rest)
         total = time.perf_counter() - t
         done = batch[:len(results)]
         grouped = [m for m in done if m.key not in alone]

@@ -27,6 +27,7 @@ from bot.mailbox import Incoming, Mark
 from bot.models import Attachment, AttachmentReading, DocumentEvidence, ParsedMessage, RequestFacts
 from bot.policy import Event, decide, may_auto_reply
 from bot.prepared import Prepared, prepare
+from bot.rawstore import BlobStore
 from bot.replying import queue_reply
 from parsers.headers import case_tags, referenced_ids, robot_reasons, sender_authentication
 
@@ -153,9 +154,22 @@ def handle_batch(app: App, batch: list[Incoming], stop: threading.Event | None =
     return results
 
 
-def prepared(raws: list[bytes], max_bytes: int) -> list[Prepared]:
-    """Each mail parsed and its body read (what the read-ahead process runs)."""
-    return [prepare(raw, max_bytes, _parse) for raw in raws]
+def prepared(raws: list[bytes], max_bytes: int, store: BlobStore | None = None) -> list[Prepared]:
+    """Each mail kept in `store` (durably, before anything reads it), parsed, and its body
+    read: what the read-ahead process runs."""
+    kept = _keep(raws, store)
+    return [replace(prepare(raw, max_bytes, _parse), kept_as=digest) for raw, digest in zip(raws, kept, strict=True)]
+
+
+def _keep(raws: list[bytes], store: BlobStore | None) -> list[str | None]:
+    if store is None:
+        return [None] * len(raws)
+    try:
+        digests: list[str | None] = [store.put(raw, sync=False) for raw in raws]
+        store.sync()
+    except Exception:  # noqa: BLE001 - kept by the pipeline instead, where a failure stops the pass
+        return [None] * len(raws)
+    return digests
 
 
 def _group(app: App, batch: list[Incoming], stop: threading.Event | None,
@@ -170,7 +184,8 @@ def _group(app: App, batch: list[Incoming], stop: threading.Event | None,
             for index, incoming in enumerate(batch):
                 if staged and (time.monotonic() - started > GROUP_SECONDS or (stop is not None and stop.is_set())):
                     break
-                digest = app.raw.put(incoming.raw, sync=False)  # kept before anything reads it
+                kept = ready[index].kept_as if ready is not None else None
+                digest = kept or app.raw.put(incoming.raw, sync=False)  # kept before anything reads it
                 try:
                     outcome = _intake_in(app, s, incoming, digest, app.clock.now(),
                                          ready[index] if ready is not None else None)

@@ -23,6 +23,7 @@ class Prepared:
     msg: ParsedMessage | None
     failure: tuple[str, str] | None = None  # (step, reason): "size" or "parse", no content
     body: RequestFacts | None = None  # None: not read (or the reading failed; the pipeline reads again)
+    kept_as: str | None = None  # the raw copy's digest, when the reader kept it (durably); None: keep it here
 
 
 def prepare(raw: bytes, max_bytes: int, parse: Callable[[bytes], ParsedMessage]) -> Prepared:

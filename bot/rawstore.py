@@ -85,8 +85,11 @@ class BlobStore:
     def put(self, data: bytes, *, sync: bool = True) -> str:
         """Store `data`; with `sync=False` it is durable only after the next `sync()`."""
         digest = sha256_hex(data)
-        if not self._path(digest).exists():
+        path = self._path(digest)
+        if not path.exists():
             self.put_as(digest, data, sync=sync)
+        elif not sync:  # kept by another process (the read-ahead), perhaps not yet on disk: the barrier covers it
+            self._unsynced.append(path)
         return digest
 
     def put_as(self, digest: str, data: bytes, *, sync: bool = True) -> None:

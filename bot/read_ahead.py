@@ -1,19 +1,22 @@
 """Reading a backlog one batch ahead, in a second process.
 
-A pass over a backlog alternates between work for the processor alone (parsing MIME,
-reading the body for a request: `bot.prepared`) and work in the store (lookups, the
-case's rows, the commit). With a second core, a reader process parses batch k+1 while this
-process records batch k, and a backlog of text mail is read about half again as fast.
+A pass over a backlog alternates between work that needs only a mail's bytes (keeping the
+raw copy, parsing MIME, reading the body for a request: `bot.prepared`) and work in the
+case store (lookups, the case's rows, the commit). With a second core, a reader process
+does the first for batch k+1 while this process does the second for batch k.
 
 The reader is forked when a pass finds a second batch and ends with the pass, so:
 - one or two mails never pay for a process;
 - the reader runs exactly the code and settings this process has when it starts;
 - no process outlives the pass that needed it (nor this process: it is killed with it).
 
-It only ever parses bytes it is given and sends back what it read: it writes nothing,
-logs nothing and holds no connection of its own. Anything wrong with it (it died, it sent
-something unreadable) costs only speed: the batch is read here instead, as it would have
-been without it, and the rest of the pass goes on without a reader.
+It keeps the raw copies of the mails it is given (durable before it answers, as the
+pipeline's own barrier would make them), parses them and sends back what it read. It
+touches no case, logs nothing and holds no connection of its own. Anything wrong with it
+(it died, it sent something unreadable) costs only speed: the batch is kept and read here
+instead, as it would have been without it, and the rest of the pass goes on without a
+reader. A pass that stops (SIGTERM) leaves the raw copies of the batch read ahead: those
+mails are still unread in the mailbox, and the next pass finds their copies kept.
 
 Only one batch is in flight at a time, and its answer is taken before the next is sent,
 so neither side can block the other on a full pipe.

@@ -79,7 +79,7 @@ def mailbox_reader(app: App) -> Iterator[None]:
 def _pass(app: App, stop: threading.Event | None = None) -> PassReport:
     report = PassReport()
     max_bytes = app.settings.max_message_bytes
-    for batch, ready in read_ahead(app.mailbox.fetch_batches(), lambda raws: prepared(raws, max_bytes)):
+    for batch, ready in read_ahead(app.mailbox.fetch_batches(), lambda raws: prepared(raws, max_bytes, app.raw)):
         report.results.extend(handle_batch(app, batch, stop, ready))
         if stop is not None and stop.is_set():
             break  # the message in hand was finished and its group committed: stop

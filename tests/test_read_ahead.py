@@ -80,6 +80,8 @@ def test_a_backlog_read_ahead_gives_what_reading_in_the_pipeline_gives(
     # With two cores, every batch but the first came read: 11 mails in batches of 3.
     assert [g is not None for g in given[:4]] == [False, True, True, True]
     assert [len(g) for g in given[1:4] if g is not None] == [3, 3, 2]
+    kept = [r.kept_as for g in given[1:4] if g is not None for r in g]
+    assert all(kept) and all(list((tmp_path / "ahead" / "data").rglob(f"{d}.bin")) for d in kept)  # by the reader
     assert given[4:] == [None] * 4  # one core: all read in the pipeline
 
 
@@ -100,7 +102,7 @@ def test_a_reader_that_dies_costs_only_speed(app: App, monkeypatch: pytest.Monke
                                              caplog: pytest.LogCaptureFixture) -> None:
     given = spied(monkeypatch)
 
-    def dies(raws: list[bytes], max_bytes: int) -> list[Prepared]:
+    def dies(raws: list[bytes], max_bytes: int, store: object = None) -> list[Prepared]:
         os._exit(3)  # in the reader: as if killed
 
     monkeypatch.setattr(pipeline, "prepared", dies)
@@ -161,6 +163,22 @@ def test_batches_too_large_to_copy_are_read_in_the_pipeline(monkeypatch: pytest.
     got = list(read_ahead.read_ahead(iter([small, small, large, small]), read))
     assert [(b[0].key, r) for b, r in got] == [
         ("a", None), ("a", [Prepared(None, ("parse", "10"))]), ("b", None), ("a", [Prepared(None, ("parse", "10"))])]
+
+
+def test_what_the_reader_could_not_keep_the_pipeline_keeps_and_makes_durable(app: App) -> None:
+    class Full:
+        def put(self, data: bytes, *, sync: bool = True) -> str:
+            raise OSError(28, "No space left on device")
+
+    raws = [text_request(1), text_request(2)]
+    ready = pipeline.prepared(raws, 10**6, Full())  # type: ignore[arg-type]
+    assert [r.kept_as for r in ready] == [None, None] and all(r.msg is not None for r in ready)
+    kept = pipeline.prepared(raws[:1], 10**6, app.raw)
+    assert kept[0].kept_as is not None and app.raw.get(kept[0].kept_as) == raws[0]
+    # A copy kept by the reader but never made durable (it died first) is covered by the
+    # pipeline's barrier when the pipeline keeps the mail again.
+    app.raw.put(raws[0], sync=False)
+    assert app.raw._unsynced and app.raw._unsynced[-1].name == f"{kept[0].kept_as}.bin"
 
 
 def test_prepare_keeps_the_step_of_a_failure_and_no_content() -> None:
