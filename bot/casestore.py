@@ -6,7 +6,8 @@ Nothing here decides anything: the policy decides, this module records.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import bindparam, event, func, insert, select, update
@@ -40,6 +41,9 @@ def inbound_outcome(s: Session, sha: str) -> str | None:
     pending = next((m for m in _pending(s, InboundMessage) if m.sha256 == sha), None)
     if pending is not None:
         return str(pending.outcome)
+    known = _known(s)
+    if known is not None and sha in known.shas:
+        return known.outcomes.get(sha)
     outcome = s.connection().execute(_OUTCOME_BY_SHA, {"sha": sha}).scalar()
     return None if outcome is None else str(outcome)
 
@@ -49,15 +53,88 @@ def message_id_seen(s: Session, message_id: str, from_addr: str) -> bool:
     if any(m.message_id == message_id and m.from_addr == from_addr and m.outcome != "quarantined"
            for m in _pending(s, InboundMessage)):
         return True
+    known = _known(s)
+    if known is not None and message_id in known.message_ids:
+        return from_addr in known.senders.get(message_id, ())
     found = s.connection().execute(_INBOUND_BY_MESSAGE_ID, {"message_id": message_id, "from_addr": from_addr})
     return found.first() is not None
 
 
 def _pending(s: Session, kind: type[Any]) -> list[Any]:
-    """Rows of `kind` added to the session and not flushed yet: with autoflush on there are
-    none when a query runs; the group commit of mail turns it off (`pipeline.handle_batch`).
-    The lookups here run beside the ORM, which would not flush for them: they look here."""
-    return [o for o in s.new if isinstance(o, kind)]
+    """Rows of `kind` this transaction added and the lookups here cannot find by SQL, or
+    must not ask SQL for: those not flushed yet and, when its lookups were made ahead
+    (`look_ahead`), those flushed since.
+
+    With autoflush on there are no unflushed rows when a query runs; the group commit of
+    mail turns it off (`pipeline.handle_batch`). The lookups run beside the ORM, which would
+    not flush for them: they look here.
+    """
+    new = [o for o in s.new if isinstance(o, kind)]
+    known = _known(s)
+    return new if known is None else [*(o for o in known.flushed if isinstance(o, kind)), *new]
+
+
+@dataclass
+class _Known:
+    """What the stored rows answer to a group's lookups, asked for the whole group at once."""
+
+    shas: set[str]
+    outcomes: dict[str, str]  # sha256 → outcome, for those of `shas` in the ledger
+    message_ids: set[str]
+    senders: dict[str, set[str]]  # message_id → senders with a mail of that id, not quarantined
+    to_addrs: set[str]
+    since: dt.datetime
+    auto_replies: dict[str, list[dt.datetime]]  # to_addr → creation times of automatic replies since `since`
+    flushed: list[Any] = field(default_factory=list)  # ledger rows and replies flushed in this transaction
+    opened: set[str] = field(default_factory=set)  # cases opened in this transaction: their replies are all here
+    counters: dict[str, int] = field(default_factory=dict)  # day → the last case number given out in hand
+
+
+_KNOWN = "madoguchi.known"
+
+
+def look_ahead(s: Session, shas: Iterable[str], senders: Iterable[tuple[str | None, str]], since: dt.datetime) -> None:
+    """Answer the ledger, Message-ID and reply-cap lookups of a group of mails with three
+    queries, made when its transaction begins, instead of three per mail.
+
+    `senders`: each mail's (Message-ID, From address); `since`: the earliest time the
+    reply cap will count from. A lookup for anything not asked here still goes to SQL. The
+    answers hold for the transaction: rows it adds are looked up in hand (`_pending`), and
+    no one else writes meanwhile (SQLite's write lock; on PostgreSQL a concurrent ledger row
+    fails the group's commit on its unique digest, and the group is redone mail by mail).
+    """
+    shas, pairs = set(shas), list(senders)
+    ids = {m for m, _ in pairs if m}
+    addrs = {a for _, a in pairs if a}
+    conn = s.connection()
+    outcomes = dict(conn.execute(select(InboundMessage.sha256, InboundMessage.outcome)
+                                 .where(InboundMessage.sha256.in_(shas))).all()) if shas else {}
+    found: dict[str, set[str]] = {}
+    if ids:
+        for mid, addr in conn.execute(select(InboundMessage.message_id, InboundMessage.from_addr)
+                                      .where(InboundMessage.message_id.in_(ids),
+                                             InboundMessage.outcome != "quarantined")):
+            found.setdefault(str(mid), set()).add(addr)
+    replies: dict[str, list[dt.datetime]] = {}
+    if addrs:
+        for addr, at in conn.execute(select(OutboundMessage.to_addr, OutboundMessage.created_at)
+                                     .where(OutboundMessage.to_addr.in_(addrs),
+                                            OutboundMessage.automatic.is_(True),
+                                            OutboundMessage.created_at >= since)):
+            replies.setdefault(addr, []).append(at)
+    s.info[_KNOWN] = _Known(shas, {k: str(v) for k, v in outcomes.items()}, ids, found, addrs, since, replies)
+
+
+def _known(s: Session) -> _Known | None:
+    known: _Known | None = s.info.get(_KNOWN)
+    return known
+
+
+@event.listens_for(Session, "before_flush")
+def _keep_flushed(s: Session, _context: Any, _instances: Any) -> None:
+    known = _known(s)
+    if known is not None:
+        known.flushed.extend(o for o in s.new if isinstance(o, InboundMessage | OutboundMessage))
 
 
 def cases_referenced(s: Session, message_ids: tuple[str, ...]) -> list[str]:
@@ -86,8 +163,16 @@ def new_case_id(s: Session, today: dt.date) -> str:
     until the case's transaction ends: several workers open cases at once on PostgreSQL, and
     take numbers one after another. The first case of a day creates the row; of two workers
     racing for that, one meets the unique day and raises the row the other made.
+
+    A group of mail (`look_ahead`) holds that lock from its first case to its commit, so
+    its later cases count on in hand and the counter is written once, before the commit.
     """
     day = today.strftime("%Y%m%d")
+    known = _known(s)
+    if known is not None and day in known.counters:  # this transaction holds the day's counter
+        raised = known.counters[day] = known.counters[day] + 1
+        known.opened.add(f"{day}-{raised:03d}")
+        return f"{day}-{raised:03d}"
     last = s.connection().execute(_RAISE_COUNTER, {"of_day": day}).scalar()
     if last is None:
         try:
@@ -97,7 +182,22 @@ def new_case_id(s: Session, today: dt.date) -> str:
             pass
         last = s.connection().execute(_RAISE_COUNTER, {"of_day": day}).scalar()
         assert last is not None
-    return f"{day}-{last:03d}"
+    case_id = f"{day}-{last:03d}"
+    if known is not None:
+        known.opened.add(case_id)  # a number just raised: nothing outside this transaction has it
+        known.counters[day] = last  # and the counter's row stays locked until it ends: count on here
+    return case_id
+
+
+_SET_COUNTER = update(CaseCounter).where(CaseCounter.day == bindparam("of_day")).values(last=bindparam("last"))
+
+
+def _write_counters(s: Session) -> None:
+    """The numbers given out in hand (`new_case_id` with `look_ahead`), written before the commit."""
+    known = _known(s)
+    if known is not None and known.counters:
+        s.connection().execute(_SET_COUNTER, [{"of_day": d, "last": n} for d, n in known.counters.items()])
+        known.counters.clear()
 
 
 _RAISE_COUNTER = (update(CaseCounter).where(CaseCounter.day == bindparam("of_day"))
@@ -169,6 +269,7 @@ _INSERT_EVENTS = insert(CaseEvent)
 @event.listens_for(Session, "before_commit")
 def _events_before_commit(s: Session) -> None:
     write_deferred_events(s)
+    _write_counters(s)
 
 
 @event.listens_for(Session, "do_orm_execute")
@@ -181,20 +282,32 @@ def _events_before_query(state: ORMExecuteState) -> None:
 def _events_dropped_at_end(s: Session, transaction: SessionTransaction) -> None:
     if transaction.parent is None:  # committed (written above) or rolled back (dropped)
         s.info.pop(_DEFERRED_EVENTS, None)
+        s.info.pop(_KNOWN, None)  # the answers looked up ahead hold for one transaction
 
 
 def auto_replies_since(s: Session, to_addr: str, since: dt.datetime) -> int:
     """Automatic replies to `to_addr` created since `since`, those queued in this transaction included."""
     pending = _pending_outbound(s)
-    stored = s.connection().execute(_AUTO_REPLIES_SINCE, {"to_addr": to_addr, "since": since}).scalar()
-    return int(stored or 0) + sum(1 for o in pending
-                                  if o.to_addr == to_addr and o.automatic is not False and o.created_at >= since)
+    known = _known(s)
+    if known is not None and to_addr in known.to_addrs and since >= known.since:
+        stored = sum(1 for at in known.auto_replies.get(to_addr, ()) if at >= since)
+    else:
+        stored = int(s.connection().execute(_AUTO_REPLIES_SINCE, {"to_addr": to_addr, "since": since}).scalar() or 0)
+    return stored + sum(1 for o in pending
+                        if o.to_addr == to_addr and o.automatic is not False and o.created_at >= since)
 
 
-def outbound_exists(s: Session, message_id: str) -> bool:
-    """Whether a reply with this Message-ID is stored or queued in this transaction."""
+def outbound_exists(s: Session, message_id: str, case_id: str | None = None) -> bool:
+    """Whether a reply with this Message-ID is stored or queued in this transaction.
+
+    A reply of `case_id`, when that case was opened in this transaction (and its lookups
+    made ahead), can only be among the rows in hand.
+    """
     if any(o.message_id == message_id for o in _pending_outbound(s)):
         return True
+    known = _known(s)
+    if known is not None and case_id in known.opened:
+        return False
     return s.connection().execute(_OUTBOUND_BY_MESSAGE_ID, {"message_id": message_id}).first() is not None
 
 

@@ -46,6 +46,7 @@ MARKS: dict[str, Mark] = {
 
 NEUTRAL_INSTEAD = frozenset({"ack", "missing_documents", "fee_notice"})
 UNVERIFIED_AUTO_REPLIES_PER_DAY = 1  # a forged sender's address gets one neutral acknowledgement a day at most
+AUTO_REPLY_WINDOW = dt.timedelta(days=1)  # the automatic replies an address has had are counted over this
 
 
 class StepError(Exception):
@@ -181,6 +182,10 @@ def _group(app: App, batch: list[Incoming], stop: threading.Event | None,
     try:
         with app.session() as s, s.begin(), s.no_autoflush:  # flushed every few mails (see handle_batch)
             casestore.defer_events(s)  # autoflush off: the group's events wait for its commit
+            if ready is not None:  # its mails' digests and senders known: their lookups in three queries
+                casestore.look_ahead(s, [r.kept_as for r in ready if r.kept_as],
+                                     [(r.msg.message_id, r.msg.from_addr) for r in ready if r.msg is not None],
+                                     since=app.clock.now() - AUTO_REPLY_WINDOW)
             for index, incoming in enumerate(batch):
                 if staged and (time.monotonic() - started > GROUP_SECONDS or (stop is not None and stop.is_set())):
                     break
@@ -548,7 +553,7 @@ def _queue(app: App, s: Session, case: Case, kind: str, inbound: InboundMessage 
         kind, automatic = "neutral_ack", True
     if automatic:
         cap = UNVERIFIED_AUTO_REPLIES_PER_DAY if unverified else app.policy.auto_replies_per_address_per_day
-        sent = casestore.auto_replies_since(s, case.requester_email, now - dt.timedelta(days=1))
+        sent = casestore.auto_replies_since(s, case.requester_email, now - AUTO_REPLY_WINDOW)
         if not may_auto_reply(sent, cap):
             casestore.add_event(s, case.id, now, "madoguchi", "reply_suppressed", {"kind": kind, "why": "cap"})
             return

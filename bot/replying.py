@@ -133,7 +133,7 @@ def queue_reply(s: Session, case: Case, kind: str, *, policy: Policy, window_add
     to it; delivery puts it back (`bot.reply_parts`).
     """
     message_id = reply_message_id(case.id, kind, cause, window_address)
-    if casestore.outbound_exists(s, message_id):
+    if casestore.outbound_exists(s, message_id, case.id):
         return None
     ctx = reply_context(case, policy, window_address, followup=followup, extra=extra)
     subject, body = render(kind, ctx, case.lang or "ja", templates)

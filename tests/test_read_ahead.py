@@ -22,12 +22,13 @@ import pytest
 
 from bot import pipeline, read_ahead
 from bot.app import App
+from bot.db import CaseCounter, CaseEvent
 from bot.mailbox import Incoming
 from bot.prepared import Prepared, prepare
 from bot.runner import run_once
 from tests import factory
 from tests.apps import make_app, poison_parser
-from tests.test_group_commit import text_request
+from tests.test_group_commit import count_commits, text_request
 from tests.test_pipeline import cases, deliver, outbox
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -222,3 +223,66 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
+
+
+# --------------------------------------------------------------------------- lookups made ahead
+
+
+def _group_scenario() -> tuple[list[bytes], list[bytes]]:
+    """Mail stored before, then a batch whose answers depend on it and on each other."""
+    first = text_request(0, "<a0@example.com>")
+    many = [factory.mail(sender="c <c@example.com>", subject=f"開示請求 {n}", body=f"開示を請求します。{n}")
+            for n in range(7)]  # over the policy's five automatic replies a day: three before, four in the group
+    before = [first, *many[:3]]  # cases 001-004
+    b1 = factory.mail(sender="b <b@example.com>", subject="開示請求", body="保有個人データの開示を請求します。",
+                      message_id="<b1@example.com>")
+    resent = factory.mail(sender="b <b@example.com>", subject="開示請求（再送）", body="保有個人データの開示を請求します。",
+                          message_id="<b1@example.com>")
+    follow = factory.mail(sender="b <b@example.com>", subject="Re: [#20250602-005] 開示請求",
+                          body="本人確認書類をお送りします。")
+    batch = [first, b1, *many[3:5], b1, resent, *many[5:], follow,
+             factory.mail(sender="a <user0@example.com>", subject="訂正請求", body="訂正を請求します。",
+                          message_id="<a0@example.com>")]  # a re-sent Message-ID from the mail before
+    return before, batch
+
+
+def test_a_group_with_its_lookups_made_ahead_decides_what_one_asked_mail_by_mail_decides(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Duplicates by bytes and by Message-ID (stored before, and earlier in the group across
+    a flush), the reply cap, case numbers and a follow-up to a case opened in the group."""
+    monkeypatch.setattr(pipeline, "GROUP_FLUSH_EVERY", 2)
+    before, batch = _group_scenario()
+    got = {}
+    for name, ahead in (("ahead", True), ("asked", False)):
+        a = make_app(tmp_path / name)
+        try:
+            for n, raw in enumerate(before):
+                deliver(a, raw, f"0{n}.test")
+            run_once(a)
+            incoming = [Incoming(f"k{n}", raw) for n, raw in enumerate(batch)]
+            ready = pipeline.prepared(batch, 10**7, a.raw) if ahead else None
+            commits = count_commits(a)
+            results = pipeline.handle_batch(a, incoming, None, ready)
+            assert len(commits) == 1, name  # no lookup missed a row the group's flushes or commit then met
+            with a.session() as s:
+                events = [(e.case_id, e.type, e.detail.get("why"), e.detail.get("kind"))
+                          for e in s.query(CaseEvent).order_by(CaseEvent.id)]
+                counter = s.query(CaseCounter).one().last
+            got[name] = ([(r.outcome, r.case_id) for r in results], cases(a), events, counter)
+        finally:
+            a.close()
+    assert got["ahead"] == got["asked"]
+    outcomes = [o for o, _ in got["ahead"][0]]
+    assert outcomes.count("duplicate") == 4 and ("followup", "20250602-005") in got["ahead"][0]
+    # c@ got five automatic replies (three before the group); its sixth and seventh requests
+    # are recorded, not answered
+    assert [e[0] for e in got["ahead"][2] if e[1:3] == ("reply_suppressed", "cap")] == ["20250602-008", "20250602-009"]
+    assert got["ahead"][3] == 9  # four cases before, five in the group: the counter written at the commit
+
+
+def test_a_case_number_given_in_hand_is_not_given_again_by_the_next_transaction(app: App) -> None:
+    raws = [text_request(n) for n in range(3)]
+    incoming = [Incoming(f"k{n}", raw) for n, raw in enumerate(raws)]
+    first = pipeline.handle_batch(app, incoming[:2], None, pipeline.prepared(raws[:2], 10**7, app.raw))
+    then = pipeline.handle_batch(app, incoming[2:])  # asked mail by mail
+    assert [r.case_id for r in first + then] == ["20250602-001", "20250602-002", "20250602-003"]
