@@ -88,6 +88,8 @@ class _Known:
     flushed: list[Any] = field(default_factory=list)  # ledger rows and replies flushed in this transaction
     opened: set[str] = field(default_factory=set)  # cases opened in this transaction: their replies are all here
     counters: dict[str, int] = field(default_factory=dict)  # day → the last case number given out in hand
+    ids: dict[str, list[int]] = field(default_factory=dict)  # table → row ids reserved for it, not yet given
+    last_ids: dict[str, int] = field(default_factory=dict)  # table → the last row id given out in hand
 
 
 _KNOWN = "madoguchi.known"
@@ -123,6 +125,42 @@ def look_ahead(s: Session, shas: Iterable[str], senders: Iterable[tuple[str | No
                                             OutboundMessage.created_at >= since)):
             replies.setdefault(addr, []).append(at)
     s.info[_KNOWN] = _Known(shas, {k: str(v) for k, v in outcomes.items()}, ids, found, addrs, since, replies)
+
+
+def next_id(s: Session, kind: type[InboundMessage] | type[OutboundMessage]) -> int | None:
+    """The id of a new ledger row or reply, given in hand in a group (`look_ahead`); None
+    elsewhere, where the database gives it at the insert.
+
+    The ORM inserts rows whose ids the database makes one INSERT … RETURNING at a time
+    (SQLite cannot say which id went to which row of a many-row insert); rows that come
+    with their ids go in one executemany. On SQLite the group holds the write lock, so the
+    ids after the largest stored one are its own; PostgreSQL hands out a block of its
+    sequence (ids a rollback leaves unused are gaps, as they would be anyway).
+    """
+    known = _known(s)
+    if known is None:
+        return None
+    table = kind.__tablename__
+    block = known.ids.get(table)
+    if not block:
+        block = known.ids[table] = _reserve_ids(s, table, known.last_ids.get(table))
+    known.last_ids[table] = given = block.pop(0)
+    return given
+
+
+_ID_BLOCK = 64
+
+
+def _reserve_ids(s: Session, table: str, last: int | None) -> list[int]:
+    """Ids for new rows of `table` (one of ours, named in code): after `last`, the last one
+    given in this transaction, or after the largest stored; from its sequence on PostgreSQL."""
+    conn = s.connection()
+    if conn.dialect.name == "postgresql":
+        return [int(i) for i in conn.exec_driver_sql(
+            f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, {_ID_BLOCK})").scalars()]
+    if last is None:
+        last = int(conn.exec_driver_sql(f"SELECT coalesce(max(id), 0) FROM {table}").scalar() or 0)
+    return list(range(last + 1, last + 1 + _ID_BLOCK))
 
 
 def _known(s: Session) -> _Known | None:

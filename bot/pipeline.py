@@ -111,7 +111,7 @@ def _done(mark: Callable[[str, Mark], None], incoming: Incoming, result: Result,
 
 
 GROUP_SECONDS = 1.0  # the longest a group of mails keeps the write lock before it commits
-GROUP_FLUSH_EVERY = 5  # mails whose rows are flushed together: each holds a reply of ~0.2 MB (the form)
+GROUP_FLUSH_EVERY = 50  # mails whose rows are flushed together (a reply's row is small: the form is kept apart)
 
 
 class _GroupFailed(Exception):
@@ -132,13 +132,15 @@ def handle_batch(app: App, batch: list[Incoming], stop: threading.Event | None =
     it commits, so a crash anywhere re-reads the whole group and the ledger lets nothing be
     decided twice: what holds for one message holds for the group.
 
-    The group's rows are flushed every few mails (GROUP_FLUSH_EVERY) and at the commit, not
-    before each mail's first query (the ORM's flush cost about as much as the rest of a
-    mail); a flush of all 50 at once raised the bot's peak memory by 60 MB, for the
-    replies' bytes (each carries the blank form) in flight together. The lookups a mail makes of
-    the mails before it in its group see them all the same: the ledger's checks for the
-    same bytes or Message-ID look at the rows in hand first (`casestore`), and a mail that
-    refers to a case flushes before it looks (`_thread_case`).
+    The group's rows are flushed every GROUP_FLUSH_EVERY mails and at the commit, not before
+    each mail's first query: the ORM's flush costs about as much as the rest of a mail, and
+    much of it is per flush. (When a reply's row carried the blank form, 0.2 MB, a flush of
+    50 raised the peak memory by 60 MB; the form is now kept apart, `bot.reply_parts`.) The
+    lookups a mail makes of the mails before it in its group see them all the same: the
+    ledger's checks for the same bytes or Message-ID look at the rows in hand first
+    (`casestore`), and a mail that refers to a case flushes before it looks (`_thread_case`).
+    A group read ahead (`ready`) also gives its ledger rows and replies their ids in hand
+    (`casestore.next_id`), so that each table's rows go in one statement.
 
     A mail with attachments ends the group before it and is handled on its own (its files
     are read outside any transaction). A failure inside a group rolls it back and handles
@@ -337,7 +339,8 @@ def _routable(addr: str) -> bool:
 
 def _ledger(s: Session, incoming: Incoming, digest: str, msg: ParsedMessage, now: dt.datetime, outcome: str,
             case: Case | None, reason: str | None = None) -> InboundMessage:
-    row = InboundMessage(sha256=digest, message_id=msg.message_id, from_addr=msg.from_addr, received_at=now,
+    row = InboundMessage(id=casestore.next_id(s, InboundMessage), sha256=digest, message_id=msg.message_id,
+                         from_addr=msg.from_addr, received_at=now,
                          mailbox_key=incoming.key, outcome=outcome, reason=reason, size=len(incoming.raw),
                          case_id=case.id if case else None)
     s.add(row)

@@ -149,7 +149,8 @@ def queue_reply(s: Session, case: Case, kind: str, *, policy: Policy, window_add
     )
     attachments = (blank_form(policy, window_address),) if ctx["form_attached"] and kind != "neutral_ack" else ()
     raw = build_message(envelope, subject, body, attachments, part_ref=parts.ref if parts is not None else None)
-    out = OutboundMessage(case_id=case.id, kind=kind, to_addr=case.requester_email, message_id=message_id,
+    out = OutboundMessage(id=casestore.next_id(s, OutboundMessage), case_id=case.id, kind=kind,
+                          to_addr=case.requester_email, message_id=message_id,
                           raw=raw, created_at=now, status="queued", automatic=automatic)
     s.add(out)
     case.outbound.append(out)

@@ -22,7 +22,7 @@ import pytest
 
 from bot import pipeline, read_ahead
 from bot.app import App
-from bot.db import CaseCounter, CaseEvent
+from bot.db import CaseCounter, CaseEvent, InboundMessage, OutboundMessage
 from bot.mailbox import Incoming
 from bot.prepared import Prepared, prepare
 from bot.runner import run_once
@@ -286,3 +286,7 @@ def test_a_case_number_given_in_hand_is_not_given_again_by_the_next_transaction(
     first = pipeline.handle_batch(app, incoming[:2], None, pipeline.prepared(raws[:2], 10**7, app.raw))
     then = pipeline.handle_batch(app, incoming[2:])  # asked mail by mail
     assert [r.case_id for r in first + then] == ["20250602-001", "20250602-002", "20250602-003"]
+    with app.session() as s:  # the ledger rows and replies given ids in hand, then by the database
+        for kind in (InboundMessage, OutboundMessage):
+            ids = [i for (i,) in s.query(kind.id).order_by(kind.case_id)]
+            assert len(ids) == 3 and ids == sorted(set(ids)), kind
