@@ -69,14 +69,16 @@ def _pending(s: Session, kind: type[Any]) -> list[Any]:
     mail turns it off (`pipeline.handle_batch`). The lookups run beside the ORM, which would
     not flush for them: they look here.
     """
-    new = [o for o in s.new if isinstance(o, kind)]
     known = _known(s)
-    return new if known is None else [*(o for o in known.flushed if isinstance(o, kind)), *new]
+    if known is not None and kind in known.added:
+        return known.added[kind]
+    return [o for o in s.new if isinstance(o, kind)]
 
 
 @dataclass
 class _Known:
-    """What the stored rows answer to a group's lookups, asked for the whole group at once."""
+    """What a group's transaction holds in hand: the stored rows' answers to its lookups,
+    asked for the whole group at once, and what it gave out itself (rows, case numbers, ids)."""
 
     shas: set[str]
     outcomes: dict[str, str]  # sha256 → outcome, for those of `shas` in the ledger
@@ -85,7 +87,7 @@ class _Known:
     to_addrs: set[str]
     since: dt.datetime
     auto_replies: dict[str, list[dt.datetime]]  # to_addr → creation times of automatic replies since `since`
-    flushed: list[Any] = field(default_factory=list)  # ledger rows and replies flushed in this transaction
+    added: dict[type[Any], list[Any]] = field(default_factory=dict)  # ledger rows, replies added since, flushed or not
     opened: set[str] = field(default_factory=set)  # cases opened in this transaction: their replies are all here
     counters: dict[str, int] = field(default_factory=dict)  # day → the last case number given out in hand
     ids: dict[str, list[int]] = field(default_factory=dict)  # table → row ids reserved for it, not yet given
@@ -124,7 +126,8 @@ def look_ahead(s: Session, shas: Iterable[str], senders: Iterable[tuple[str | No
                                             OutboundMessage.automatic.is_(True),
                                             OutboundMessage.created_at >= since)):
             replies.setdefault(addr, []).append(at)
-    s.info[_KNOWN] = _Known(shas, {k: str(v) for k, v in outcomes.items()}, ids, found, addrs, since, replies)
+    added = {k: [o for o in s.new if isinstance(o, k)] for k in (InboundMessage, OutboundMessage)}
+    s.info[_KNOWN] = _Known(shas, {k: str(v) for k, v in outcomes.items()}, ids, found, addrs, since, replies, added)
 
 
 def next_id(s: Session, kind: type[InboundMessage] | type[OutboundMessage]) -> int | None:
@@ -168,11 +171,11 @@ def _known(s: Session) -> _Known | None:
     return known
 
 
-@event.listens_for(Session, "before_flush")
-def _keep_flushed(s: Session, _context: Any, _instances: Any) -> None:
+@event.listens_for(Session, "transient_to_pending")
+def _keep_added(s: Session, instance: Any) -> None:
     known = _known(s)
-    if known is not None:
-        known.flushed.extend(o for o in s.new if isinstance(o, InboundMessage | OutboundMessage))
+    if known is not None and type(instance) in known.added:
+        known.added[type(instance)].append(instance)
 
 
 def cases_referenced(s: Session, message_ids: tuple[str, ...]) -> list[str]:
