@@ -157,11 +157,22 @@ def handle_batch(app: App, batch: list[Incoming], stop: threading.Event | None =
     return results
 
 
-def prepared(raws: list[bytes], max_bytes: int, store: BlobStore | None = None) -> list[Prepared]:
-    """Each mail kept in `store` (durably, before anything reads it), parsed, and its body
-    read: what the read-ahead process runs."""
+def prepared(raws: list[bytes], max_bytes: int, store: BlobStore | None = None,
+             window_address: str = "") -> list[Prepared]:
+    """Each mail kept in `store` (durably, before anything reads it), parsed, its body read
+    and its robot signs looked for: what the read-ahead process runs."""
     kept = _keep(raws, store)
-    return [replace(prepare(raw, max_bytes, _parse), kept_as=digest) for raw, digest in zip(raws, kept, strict=True)]
+    return [_with_robots(replace(prepare(raw, max_bytes, _parse), kept_as=digest), window_address)
+            for raw, digest in zip(raws, kept, strict=True)]
+
+
+def _with_robots(ready: Prepared, window_address: str) -> Prepared:
+    if ready.msg is None:
+        return ready
+    try:
+        return replace(ready, robots=robot_reasons(ready.msg, window_address))
+    except Exception:  # noqa: BLE001 - asked again in `_screen`, whose failure handling owns it
+        return ready
 
 
 def _keep(raws: list[bytes], store: BlobStore | None) -> list[str | None]:
@@ -260,7 +271,7 @@ def _intake_in(app: App, s: Session, incoming: Incoming, digest: str, now: dt.da
         return Result("duplicate", sha256=digest, mark=MARKS.get(seen, "processed")), True
     ready = ready or prepare(incoming.raw, app.settings.max_message_bytes, _parse)
     msg = _message(ready)
-    early = _screen(app, s, incoming, digest, msg, now)
+    early = _screen(app, s, incoming, digest, msg, now, ready.robots)
     if early is not None or not msg.attachments:
         return early or _sort_and_store(app, s, incoming, digest, msg, [], now, ready.body), False
     return ready
@@ -299,13 +310,14 @@ def _result(outcome: Outcome, digest: str, case_id: str | None = None) -> Result
 
 
 def _screen(app: App, s: Session, incoming: Incoming, digest: str, msg: ParsedMessage,
-            now: dt.datetime) -> Result | None:
+            now: dt.datetime, robots: tuple[str, ...] | None) -> Result | None:
     """The outcome of a mail that opens no case whatever it says (a re-sent copy, a robot's
-    mail, no address to answer), recorded in the ledger; None for every other mail."""
+    mail, no address to answer), recorded in the ledger; None for every other mail.
+    `robots`: the robot signs, when they were looked for already (`prepared`)."""
     if msg.message_id and casestore.message_id_seen(s, msg.message_id, msg.from_addr):
         _ledger(s, incoming, digest, msg, now, "duplicate", None)
         return _result("duplicate", digest)
-    robots = robot_reasons(msg, app.settings.window_address)
+    robots = robot_reasons(msg, app.settings.window_address) if robots is None else robots
     if robots:
         _ledger(s, incoming, digest, msg, now, "robot", None, reason=",".join(robots))
         return _result("robot", digest)

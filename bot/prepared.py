@@ -24,6 +24,7 @@ class Prepared:
     failure: tuple[str, str] | None = None  # (step, reason): "size" or "parse", no content
     body: RequestFacts | None = None  # None: not read (or the reading failed; the pipeline reads again)
     kept_as: str | None = None  # the raw copy's digest, when the reader kept it (durably); None: keep it here
+    robots: tuple[str, ...] | None = None  # why a robot sent it (() for a person); None: not asked yet
 
 
 def prepare(raw: bytes, max_bytes: int, parse: Callable[[bytes], ParsedMessage]) -> Prepared:

@@ -89,7 +89,6 @@ class _Reader:
         self._conn, child = ctx.Pipe()
         self._proc: BaseProcess | None = ctx.Process(target=_serve, args=(child, self._conn, read, os.getpid()),
                                                      name="madoguchi-read-ahead", daemon=True)
-        self._read = read
         self._batch: list[Incoming] = []
         self._sent = False
         try:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from bot.app import App
 from bot.delivery import DeliveryReport, deliver_queued
 from bot.pipeline import Result, handle_batch, prepared
+from bot.prepared import Prepared
 from bot.read_ahead import read_ahead
 
 if TYPE_CHECKING:
@@ -78,8 +79,12 @@ def mailbox_reader(app: App) -> Iterator[None]:
 
 def _pass(app: App, stop: threading.Event | None = None) -> PassReport:
     report = PassReport()
-    max_bytes = app.settings.max_message_bytes
-    for batch, ready in read_ahead(app.mailbox.fetch_batches(), lambda raws: prepared(raws, max_bytes, app.raw)):
+    max_bytes, window = app.settings.max_message_bytes, app.settings.window_address
+
+    def read(raws: list[bytes]) -> list[Prepared]:  # in the read-ahead process
+        return prepared(raws, max_bytes, app.raw, window)
+
+    for batch, ready in read_ahead(app.mailbox.fetch_batches(), read):
         report.results.extend(handle_batch(app, batch, stop, ready))
         if stop is not None and stop.is_set():
             break  # the message in hand was finished and its group committed: stop

@@ -65,6 +65,7 @@ def _environment(lang: str, overrides: Path | None = None) -> Environment:
         [FileSystemLoader(str(overrides / lang)), packaged])
     env = Environment(
         loader=loader,
+        auto_reload=overrides is not None,  # a window's own templates may be edited while it runs; ours may not
         undefined=StrictUndefined,
         autoescape=False,
         keep_trailing_newline=True,

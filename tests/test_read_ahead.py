@@ -64,7 +64,9 @@ def test_a_backlog_read_ahead_gives_what_reading_in_the_pipeline_gives(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     given = spied(monkeypatch)
     outcomes = {}
-    mails = [text_request(n) for n in range(10)] + [b"not a mail at all\x00\xff"]
+    robot = factory.mail(sender="不在 <away@example.net>", subject="自動応答: 開示請求", body="不在にしております。",
+                         headers={"Auto-Submitted": "auto-replied"})
+    mails = [text_request(n) for n in range(9)] + [robot, b"not a mail at all\x00\xff"]
     for name, cores in (("ahead", 2), ("here", 1)):
         monkeypatch.setattr(read_ahead, "_cores", lambda cores=cores: cores)
         a = make_app(tmp_path / name, MADOGUCHI_MAILBOX_BATCH_SIZE="3")
@@ -77,7 +79,8 @@ def test_a_backlog_read_ahead_gives_what_reading_in_the_pipeline_gives(
         finally:
             a.close()
     assert outcomes["ahead"] == outcomes["here"]
-    assert outcomes["ahead"][0].count("request") == 10
+    assert outcomes["ahead"][0].count("request") == 9 and outcomes["ahead"][0].count("robot") == 2  # no sender: junk
+    assert [r.robots for r in given[3] or []] == [("auto_submitted",), ("no_from",)]  # looked for by the reader
     # With two cores, every batch but the first came read: 11 mails in batches of 3.
     assert [g is not None for g in given[:4]] == [False, True, True, True]
     assert [len(g) for g in given[1:4] if g is not None] == [3, 3, 2]
