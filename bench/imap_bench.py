@@ -35,7 +35,8 @@ Peak memory is the bot child's VmHWM (its own peak RSS since exec; ``ru_maxrss``
 because Linux carries it over fork and exec, so a child would report at least the parent's
 RSS, and the parent holds the generated mail). The child also samples its RSS every 1000
 messages, and a thread samples every 0.5 s the RSS of its child processes (the PDF zygote
-and its jobs) and the PSS of the bot plus them. Figures are medians over the repeats.
+and its jobs; the read-ahead reader, forked for a backlog) and the PSS of the bot plus
+them. Figures are medians over the repeats.
 
 Reaction: ``madoguchi -v run`` as a service (the snapshot's code, poll_seconds 3600 so it
 relies on IDLE) with the aiosmtpd as its outbox (STARTTLS). After a warm-up mail has been
@@ -757,7 +758,7 @@ def print_table(data: dict[str, Any]) -> None:
     print("medians over the runs. intake = run_once minus deliver_queued; fetch = intake minus the per-message")
     print("handle() time; mark = the mailbox's mark() (inside handle); ratio = madoguchi msg/s / baseline msg/s;")
     print("dbg on = the baseline with imapclient's default imaplib debug level; peak MB = the bot process's VmHWM;")
-    print("child: largest RSS of a child process (the PDF zygote); total: PSS of the bot plus its children;")
+    print("child: largest RSS of a child (PDF zygote, read-ahead reader); total: PSS of the bot plus its children;")
     print("both sampled every 0.5 s.")
     print_pages_and_memory(s)
     re_ = data.get("reaction")
