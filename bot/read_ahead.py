@@ -46,12 +46,14 @@ Read = Callable[[list[bytes]], list[Prepared]]
 READ_AHEAD_BYTES = 4 * 1024 * 1024
 
 
-def read_ahead(batches: Iterable[list[Incoming]], read: Read) -> Iterator[tuple[list[Incoming], list[Prepared] | None]]:
+def read_ahead(batches: Iterable[list[Incoming]], read: Read,
+               enabled: bool = True) -> Iterator[tuple[list[Incoming], list[Prepared] | None]]:
     """Each batch, in order, with what `read` made of its mails, or None where the
-    pipeline is to read them itself (the first batch, while the reader takes the second)."""
+    pipeline is to read them itself (the first batch, while the reader takes the second;
+    every batch when not `enabled`: MADOGUCHI_READ_AHEAD=off)."""
     it = iter(batches)
     try:
-        yield from _paired(it, read)
+        yield from _paired(it, read) if enabled else ((batch, None) for batch in it)
     finally:
         close = getattr(it, "close", None)
         if close is not None:  # the mailbox's pass ends (its marks sent) when ours does

@@ -84,7 +84,7 @@ def _pass(app: App, stop: threading.Event | None = None) -> PassReport:
     def read(raws: list[bytes]) -> list[Prepared]:  # in the read-ahead process
         return prepared(raws, max_bytes, app.raw, window)
 
-    for batch, ready in read_ahead(app.mailbox.fetch_batches(), read):
+    for batch, ready in read_ahead(app.mailbox.fetch_batches(), read, app.settings.read_ahead != "off"):
         report.results.extend(handle_batch(app, batch, stop, ready))
         if stop is not None and stop.is_set():
             break  # the message in hand was finished and its group committed: stop

@@ -48,6 +48,7 @@ DEFAULTS: dict[str, str] = {
     "mailbox_quarantine_folder": "",
     "max_message_bytes": str(25 * 1024 * 1024),
     "mailbox_batch_size": "50",
+    "read_ahead": "auto",
     "mailbox_oauth_token_command": "",
     "mailbox_oauth_token_url": "",
     "mailbox_oauth_client_id": "",
@@ -64,6 +65,7 @@ DEFAULTS: dict[str, str] = {
 INQUIRY_HANDLING = ("leave_unread", "mark_seen")
 OUTBOX_AUTH = ("password", "xoauth2")
 LOG_FORMATS = ("text", "json")
+READ_AHEAD = ("auto", "off")  # auto: a reader process for a backlog when there is a second core
 ENV_ONLY = frozenset({"store_key"})
 # What a [windows.NAME] table may not set: secrets (environment only) and what belongs to
 # the process rather than to a window.
@@ -100,6 +102,7 @@ class Settings:
     trusted_authserv_ids: tuple[str, ...]
     max_message_bytes: int
     mailbox_batch_size: int = 50
+    read_ahead: str = "auto"
     mailbox_processed_folder: str | None = None
     mailbox_quarantine_folder: str | None = None
     # XOAUTH2 (docs/mail-servers.md): a token command, or the client-credentials grant.
@@ -284,6 +287,7 @@ def _validate(raw: dict[str, tuple[str, Path]], source: str, window: str = DEFAU
         mailbox_quarantine_folder=val("mailbox_quarantine_folder") or None,
         max_message_bytes=_positive_int("MADOGUCHI_MAX_MESSAGE_BYTES", val("max_message_bytes")),
         mailbox_batch_size=_positive_int("MADOGUCHI_MAILBOX_BATCH_SIZE", val("mailbox_batch_size")),
+        read_ahead=_choice("MADOGUCHI_READ_AHEAD", val("read_ahead"), READ_AHEAD),
         **_mailbox_oauth(val, base),
         outbox_auth=_choice("MADOGUCHI_OUTBOX_AUTH", val("outbox_auth"), OUTBOX_AUTH),
         housekeeping_time=_clock_time("MADOGUCHI_HOUSEKEEPING_TIME", val("housekeeping_time")),

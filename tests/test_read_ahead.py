@@ -26,6 +26,7 @@ from bot.db import CaseCounter, CaseEvent, InboundMessage, OutboundMessage
 from bot.mailbox import Incoming
 from bot.prepared import Prepared, prepare
 from bot.runner import run_once
+from config.settings import SettingsError
 from tests import factory
 from tests.apps import make_app, poison_parser
 from tests.test_group_commit import count_commits, text_request
@@ -293,3 +294,19 @@ def test_a_case_number_given_in_hand_is_not_given_again_by_the_next_transaction(
         for kind in (InboundMessage, OutboundMessage):
             ids = [i for (i,) in s.query(kind.id).order_by(kind.case_id)]
             assert len(ids) == 3 and ids == sorted(set(ids)), kind
+
+
+def test_an_operator_can_turn_the_reader_off(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    given = spied(monkeypatch)
+    a = make_app(tmp_path, MADOGUCHI_MAILBOX_BATCH_SIZE="3", MADOGUCHI_READ_AHEAD="off")
+    try:
+        for n in range(7):
+            deliver(a, text_request(n), f"{n}.test")
+        started: list[object] = []
+        monkeypatch.setattr(read_ahead, "_Reader", lambda *args: started.append(args))
+        assert [r.outcome for r in run_once(a).results] == ["request"] * 7
+        assert given == [None, None, None] and started == []
+    finally:
+        a.close()
+    with pytest.raises(SettingsError, match="MADOGUCHI_READ_AHEAD"):
+        make_app(tmp_path / "bad", MADOGUCHI_READ_AHEAD="yes")
