@@ -98,6 +98,8 @@ class _Reader:
         except OSError as exc:  # no process to be had (limits, memory): read here
             log.warning("read-ahead not started (%s); reading in the pipeline", type(exc).__name__)
             self._proc = None
+        else:
+            log.info("backlog: reading ahead in process %s", self._proc.pid, extra={"step": "read_ahead"})
         child.close()
 
     def send(self, batch: list[Incoming]) -> None:
