@@ -154,10 +154,9 @@ def _serve(conn: Connection, parent_end: Connection, read: Read, parent: int) ->
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     while True:
         try:
-            raws = conn.recv()
-        except (EOFError, OSError):
-            return
-        conn.send(read(raws))
+            conn.send(read(conn.recv()))
+        except Exception:  # noqa: BLE001 - the pipe closed (the pass ended or stopped), or `read` failed:
+            return  # either way the bot sees the pipe close and reads what is left itself
 
 
 _PR_SET_PDEATHSIG = 1

@@ -310,3 +310,42 @@ def test_an_operator_can_turn_the_reader_off(tmp_path: Path, monkeypatch: pytest
         a.close()
     with pytest.raises(SettingsError, match="MADOGUCHI_READ_AHEAD"):
         make_app(tmp_path / "bad", MADOGUCHI_READ_AHEAD="yes")
+
+
+def test_a_pass_stopped_mid_backlog_ends_its_reader_quietly(
+        app: App, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """SIGTERM during a backlog: the reader, busy with the next batch, finds the pipe closed
+    when it answers, and ends without a traceback on the bot's stderr."""
+    import threading
+
+    from bot.runner import _pass
+
+    real = pipeline.prepared
+    stopping = tmp_path / "stopping"
+
+    def slow(raws: list[bytes], max_bytes: int, store: object = None, window: str = "") -> list[Prepared]:
+        deadline = time.monotonic() + 10
+        while not stopping.exists() and time.monotonic() < deadline:  # busy until the pass stops
+            time.sleep(0.01)
+        time.sleep(0.2)  # and answers after the bot has closed the pipe
+        return real(raws, max_bytes, None, window)
+
+    monkeypatch.setattr("bot.runner.prepared", slow)
+    stop = threading.Event()
+    real_batch = pipeline.handle_batch
+
+    def then_stop(*args: object) -> object:
+        done = real_batch(*args)  # type: ignore[arg-type]
+        stopping.touch()
+        stop.set()
+        return done
+
+    monkeypatch.setattr("bot.runner.handle_batch", then_stop)
+    for n in range(9):
+        deliver(app, text_request(n), f"{n}.test")
+    before = _children()
+    report = _pass(app, stop)
+    assert [r.outcome for r in report.results] == ["request"] * 3  # the first batch, then the stop
+    assert _children() == before
+    err = capfd.readouterr().err
+    assert "Traceback" not in err and "BrokenPipeError" not in err, err
