@@ -4,6 +4,8 @@ The reader parses batch k+1 while the pipeline records batch k. These tests hold
 that: the same outcomes as without it, mail it cannot read quarantined as before (also
 when the parser fails only in the reader's copy of this process), a reader that dies
 costing nothing but speed, and no reader left behind, by the pass or by a killed bot.
+A group read ahead also makes its lookups once for the group and gives its rows ids in
+hand: those must give the answers that asking mail by mail gives.
 """
 
 from __future__ import annotations
