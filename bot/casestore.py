@@ -6,6 +6,7 @@ Nothing here decides anything: the policy decides, this module records.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -90,8 +91,7 @@ class _Known:
     added: dict[type[Any], list[Any]] = field(default_factory=dict)  # ledger rows, replies added since, flushed or not
     opened: set[str] = field(default_factory=set)  # cases opened in this transaction: their replies are all here
     counters: dict[str, int] = field(default_factory=dict)  # day → the last case number given out in hand
-    ids: dict[str, list[int]] = field(default_factory=dict)  # table → row ids reserved for it, not yet given
-    last_ids: dict[str, int] = field(default_factory=dict)  # table → the last row id given out in hand
+    ids: dict[str, Iterator[int]] = field(default_factory=dict)  # table → the row ids it gives out in hand
 
 
 _KNOWN = "madoguchi.known"
@@ -144,26 +144,24 @@ def next_id(s: Session, kind: type[InboundMessage] | type[OutboundMessage]) -> i
     if known is None:
         return None
     table = kind.__tablename__
-    block = known.ids.get(table)
-    if not block:
-        block = known.ids[table] = _reserve_ids(s, table, known.last_ids.get(table))
-    known.last_ids[table] = given = block.pop(0)
-    return given
+    if table not in known.ids:
+        known.ids[table] = _free_ids(s, table)
+    return next(known.ids[table])
 
 
-_ID_BLOCK = 64
+_ID_BLOCK = 64  # ids taken from a PostgreSQL sequence at a time
 
 
-def _reserve_ids(s: Session, table: str, last: int | None) -> list[int]:
-    """Ids for new rows of `table` (one of ours, named in code): after `last`, the last one
-    given in this transaction, or after the largest stored; from its sequence on PostgreSQL."""
+def _free_ids(s: Session, table: str) -> Iterator[int]:
+    """Ids for new rows of `table` (one of ours, named in code): those after the largest
+    stored, or blocks of its sequence on PostgreSQL (asked for only as they are used)."""
     conn = s.connection()
     if conn.dialect.name == "postgresql":
-        return [int(i) for i in conn.exec_driver_sql(
-            f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, {_ID_BLOCK})").scalars()]
-    if last is None:
-        last = int(conn.exec_driver_sql(f"SELECT coalesce(max(id), 0) FROM {table}").scalar() or 0)
-    return list(range(last + 1, last + 1 + _ID_BLOCK))
+        block = f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, {_ID_BLOCK})"
+        while True:
+            yield from (int(i) for i in conn.exec_driver_sql(block).scalars())
+    largest = conn.exec_driver_sql(f"SELECT coalesce(max(id), 0) FROM {table}").scalar()
+    yield from itertools.count(int(largest or 0) + 1)
 
 
 def _known(s: Session) -> _Known | None:
@@ -308,7 +306,8 @@ _INSERT_EVENTS = insert(CaseEvent)
 
 
 @event.listens_for(Session, "before_commit")
-def _events_before_commit(s: Session) -> None:
+def _held_back_before_commit(s: Session) -> None:
+    """What a transaction kept in hand goes to the store: its audit events, its case counters."""
     write_deferred_events(s)
     _write_counters(s)
 
@@ -320,7 +319,7 @@ def _events_before_query(state: ORMExecuteState) -> None:
 
 
 @event.listens_for(Session, "after_transaction_end")
-def _events_dropped_at_end(s: Session, transaction: SessionTransaction) -> None:
+def _held_back_dropped_at_end(s: Session, transaction: SessionTransaction) -> None:
     if transaction.parent is None:  # committed (written above) or rolled back (dropped)
         s.info.pop(_DEFERRED_EVENTS, None)
         s.info.pop(_KNOWN, None)  # the answers looked up ahead hold for one transaction

@@ -202,11 +202,10 @@ def _group(app: App, batch: list[Incoming], stop: threading.Event | None,
             for index, incoming in enumerate(batch):
                 if staged and (time.monotonic() - started > GROUP_SECONDS or (stop is not None and stop.is_set())):
                     break
-                kept = ready[index].kept_as if ready is not None else None
-                digest = kept or app.raw.put(incoming.raw, sync=False)  # kept before anything reads it
+                read = ready[index] if ready is not None else None
+                digest = (read and read.kept_as) or app.raw.put(incoming.raw, sync=False)  # kept before it is read
                 try:
-                    outcome = _intake_in(app, s, incoming, digest, app.clock.now(),
-                                         ready[index] if ready is not None else None)
+                    outcome = _intake_in(app, s, incoming, digest, app.clock.now(), read)
                 except _LedgerUnreadable:
                     raise
                 except Exception as exc:  # noqa: BLE001 - handled one by one below, where it is quarantined

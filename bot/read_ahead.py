@@ -53,19 +53,20 @@ def read_ahead(batches: Iterable[list[Incoming]], read: Read,
     every batch when not `enabled`: MADOGUCHI_READ_AHEAD=off)."""
     it = iter(batches)
     try:
-        yield from _paired(it, read) if enabled else ((batch, None) for batch in it)
+        yield from _paired(it, read, enabled)
     finally:
         close = getattr(it, "close", None)
         if close is not None:  # the mailbox's pass ends (its marks sent) when ours does
             close()
 
 
-def _paired(it: Iterator[list[Incoming]], read: Read) -> Iterator[tuple[list[Incoming], list[Prepared] | None]]:
+def _paired(it: Iterator[list[Incoming]], read: Read,
+            enabled: bool) -> Iterator[tuple[list[Incoming], list[Prepared] | None]]:
     first = next(it, None)
     if first is None:
         return
-    second = next(it, None) if _cores() > 1 else None
-    if second is None:  # one batch, or one core: nothing to overlap
+    second = next(it, None) if enabled and _cores() > 1 else None
+    if second is None:  # off, one core, or one batch: nothing to overlap
         yield first, None
         yield from ((batch, None) for batch in it)
         return
