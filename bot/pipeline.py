@@ -390,9 +390,10 @@ def _has_form(readings: list[AttachmentReading]) -> bool:
 def _request_facts(msg: ParsedMessage, readings: list[AttachmentReading], body: RequestFacts | None) -> RequestFacts:
     """Body first (`body`, when it was read already), then the form over it: where the two
     disagree, the form wins."""
-    from parsers.body import facts_from_body
+    if body is None:  # not read ahead: a process that was given readings never loads the body reader
+        from parsers.body import facts_from_body
 
-    body = body or facts_from_body(msg.text, msg.subject)
+        body = facts_from_body(msg.text, msg.subject)
     forms = [r.form for r in readings if r.form is not None]
     if not forms:
         return body

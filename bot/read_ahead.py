@@ -5,6 +5,10 @@ raw copy, parsing MIME, reading the body for a request: `bot.prepared`) and work
 case store (lookups, the case's rows, the commit). With a second core, a reader process
 does the first for batch k+1 while this process does the second for batch k.
 
+The reader reads the first batch too. While it does, this process does its own first-pass
+work (`warm`: building the blank form its replies carry), which would otherwise hold up the
+first batch's replies with the second core idle.
+
 The reader is forked when a pass finds a second batch and ends with the pass, so:
 - one or two mails never pay for a process;
 - the reader runs exactly the code and settings this process has when it starts;
@@ -26,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import itertools
 import logging
 import multiprocessing
 import os
@@ -46,22 +51,24 @@ Read = Callable[[list[bytes]], list[Prepared]]
 READ_AHEAD_BYTES = 4 * 1024 * 1024
 
 
-def read_ahead(batches: Iterable[list[Incoming]], read: Read,
-               enabled: bool = True) -> Iterator[tuple[list[Incoming], list[Prepared] | None]]:
+def read_ahead(batches: Iterable[list[Incoming]], read: Read, enabled: bool = True,
+               warm: Callable[[], object] = lambda: None) -> Iterator[tuple[list[Incoming], list[Prepared] | None]]:
     """Each batch, in order, with what `read` made of its mails, or None where the
-    pipeline is to read them itself (the first batch, while the reader takes the second;
-    every batch when not `enabled`: MADOGUCHI_READ_AHEAD=off)."""
+    pipeline is to read them itself (every batch when there is no reader: a single batch,
+    one core, or not `enabled`, MADOGUCHI_READ_AHEAD=off; a batch too large to copy).
+
+    `warm` is called once, while the reader reads the first batch."""
     it = iter(batches)
     try:
-        yield from _paired(it, read, enabled)
+        yield from _paired(it, read, enabled, warm)
     finally:
         close = getattr(it, "close", None)
         if close is not None:  # the mailbox's pass ends (its marks sent) when ours does
             close()
 
 
-def _paired(it: Iterator[list[Incoming]], read: Read,
-            enabled: bool) -> Iterator[tuple[list[Incoming], list[Prepared] | None]]:
+def _paired(it: Iterator[list[Incoming]], read: Read, enabled: bool,
+            warm: Callable[[], object]) -> Iterator[tuple[list[Incoming], list[Prepared] | None]]:
     first = next(it, None)
     if first is None:
         return
@@ -71,9 +78,9 @@ def _paired(it: Iterator[list[Incoming]], read: Read,
         yield from ((batch, None) for batch in it)
         return
     with contextlib.closing(_Reader(read)) as reader:
-        reader.send(second)
-        yield first, None
-        for batch in it:  # fetched while the reader reads the batch before it
+        reader.send(first)
+        warm()
+        for batch in itertools.chain((second,), it):  # fetched while the reader reads the batch before it
             done = reader.take()
             reader.send(batch)
             yield done

@@ -25,6 +25,7 @@ from bot.delivery import DeliveryReport, deliver_queued
 from bot.pipeline import Result, handle_batch, prepared
 from bot.prepared import Prepared
 from bot.read_ahead import read_ahead
+from bot.replying import warm
 
 if TYPE_CHECKING:
     from apscheduler.schedulers.background import BackgroundScheduler
@@ -84,7 +85,9 @@ def _pass(app: App, stop: threading.Event | None = None) -> PassReport:
     def read(raws: list[bytes]) -> list[Prepared]:  # in the read-ahead process
         return prepared(raws, max_bytes, app.raw, window)
 
-    for batch, ready in read_ahead(app.mailbox.fetch_batches(), read, app.settings.read_ahead != "off"):
+    batches = read_ahead(app.mailbox.fetch_batches(), read, app.settings.read_ahead != "off",
+                         lambda: warm(app.policy, window, app.reply_parts))
+    for batch, ready in batches:
         report.results.extend(handle_batch(app, batch, stop, ready))
         if stop is not None and stop.is_set():
             break  # the message in hand was finished and its group committed: stop

@@ -180,7 +180,7 @@ def build_message(env: Envelope, subject: str, body: str,
     # parts are encoded, then the headers are folded.
     stored = [_store(name, value) for name, value in _reply_headers(env, subject)]
     text = _base64_text(body)
-    parts = [_attachment_part(att) for att in attachments]
+    parts = [attachment_part(att) for att in attachments]
     head = [_from_header(env.sender_name, env.sender)]
     head += [line if isinstance(line, bytes) else SMTP.fold_binary(*line) for line in stored]
     if not parts:
@@ -223,7 +223,7 @@ def _boundary(texts: list[bytes]) -> str:
 
 
 @functools.lru_cache(maxsize=8)
-def _attachment_part(att: OutgoingAttachment) -> bytes:
+def attachment_part(att: OutgoingAttachment) -> bytes:
     """An attached file's whole MIME part (headers and base64 body), as `add_attachment()`
     makes it and the generator writes it; the same blank form goes with many replies."""
     maintype, _, subtype = att.content_type.partition("/")

@@ -84,10 +84,9 @@ def test_a_backlog_read_ahead_gives_what_reading_in_the_pipeline_gives(
     assert outcomes["ahead"] == outcomes["here"]
     assert outcomes["ahead"][0].count("request") == 9 and outcomes["ahead"][0].count("robot") == 2  # no sender: junk
     assert [r.robots for r in given[3] or []] == [("auto_submitted",), ("no_from",)]  # looked for by the reader
-    # With two cores, every batch but the first came read: 11 mails in batches of 3.
-    assert [g is not None for g in given[:4]] == [False, True, True, True]
-    assert [len(g) for g in given[1:4] if g is not None] == [3, 3, 2]
-    kept = [r.kept_as for g in given[1:4] if g is not None for r in g]
+    # With two cores, every batch came read, the first too: 11 mails in batches of 3.
+    assert [len(g) if g is not None else None for g in given[:4]] == [3, 3, 3, 2]
+    kept = [r.kept_as for g in given[:4] if g is not None for r in g]
     assert all(kept) and all(list((tmp_path / "ahead" / "data").rglob(f"{d}.bin")) for d in kept)  # by the reader
     assert given[4:] == [None] * 4  # one core: all read in the pipeline
 
@@ -118,7 +117,7 @@ def test_a_reader_that_dies_costs_only_speed(app: App, monkeypatch: pytest.Monke
         deliver(app, text_request(n), f"{n}.test")
     report = run_once(app)
     assert [r.outcome for r in report.results] == ["request"] * 9
-    assert given == [None, None, None]  # the second batch was read here, and the third
+    assert given == [None, None, None]  # the first batch was read here, and the ones after it
     assert "read-ahead stopped (EOFError)" in caplog.text
     assert len(cases(app)) == 9
 
@@ -167,9 +166,52 @@ def test_batches_too_large_to_copy_are_read_in_the_pipeline(monkeypatch: pytest.
     def read(raws: list[bytes]) -> list[Prepared]:
         return [Prepared(None, ("parse", str(len(r)))) for r in raws]
 
-    got = list(read_ahead.read_ahead(iter([small, small, large, small]), read))
+    got = list(read_ahead.read_ahead(iter([small, large, small]), read))
     assert [(b[0].key, r) for b, r in got] == [
-        ("a", None), ("a", [Prepared(None, ("parse", "10"))]), ("b", None), ("a", [Prepared(None, ("parse", "10"))])]
+        ("a", [Prepared(None, ("parse", "10"))]), ("b", None), ("a", [Prepared(None, ("parse", "10"))])]
+
+
+def test_the_bot_warms_its_replies_while_the_reader_reads_the_first_batch(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first batch's replies need the blank form: built while the reader reads, not after."""
+    monkeypatch.setattr(read_ahead, "_cores", lambda: 2)
+    seen: list[str] = []
+
+    def read(raws: list[bytes]) -> list[Prepared]:
+        return [Prepared(None, ("parse", r.decode())) for r in raws]
+
+    def batches() -> Iterator[list[Incoming]]:
+        for key in "abc":
+            seen.append(f"fetch {key}")
+            yield [Incoming(key, key.encode())]
+
+    def warm() -> None:
+        seen.append("warm")
+
+    for batch, ready in read_ahead.read_ahead(batches(), read, warm=warm):
+        seen.append(f"record {batch[0].key} {'read ahead' if ready else 'here'}")
+    assert seen == ["fetch a", "fetch b", "warm", "record a read ahead", "fetch c", "record b read ahead",
+                    "record c read ahead"]
+    seen.clear()
+    for batch, ready in read_ahead.read_ahead(batches(), read, enabled=False, warm=warm):
+        seen.append(f"record {batch[0].key} {'read ahead' if ready else 'here'}")
+    assert "warm" not in seen  # no reader: the first reply builds what it needs, as it always did
+
+
+def test_warm_builds_and_keeps_the_blank_form_and_never_fails(app: App, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot import replying
+
+    replying._form_pdf.cache_clear()
+    replying.warm(app.policy, app.settings.window_address, app.reply_parts)
+    assert replying._form_pdf.cache_info().currsize == 1
+    assert list((Path(app.settings.data_dir) / "parts").rglob("*"))  # its part is kept, ready for the first reply
+
+    def no_font(*args: object, **kwargs: object) -> bytes:
+        raise FileNotFoundError("no Japanese font")
+
+    replying._form_pdf.cache_clear()
+    monkeypatch.setattr("replies.form_pdf.build_request_form", no_font)
+    replying.warm(app.policy, app.settings.window_address, app.reply_parts)  # the reply that needs it says so
+    assert replying._form_pdf.cache_info().currsize == 0
 
 
 def test_what_the_reader_could_not_keep_the_pipeline_keeps_and_makes_durable(app: App) -> None:
