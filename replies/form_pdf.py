@@ -9,8 +9,9 @@ Why it is built this way:
 * Labels are drawn with an embedded TrueType font (IPAex Gothic by default): a requester's
   viewer may have no Japanese font at all, and an embedded subset with a ToUnicode map keeps
   the printed labels readable and extractable (the parser's text-layout fallback needs that).
-* Values a requester types are Japanese, but reportlab writes field appearances only in the
-  14 standard Latin fonts.  After drawing, the AcroForm is given a Japanese default font:
+* Values a requester types are Japanese, but reportlab writes text fields only in the 14
+  standard Latin fonts.  Text fields are therefore written here, in reportlab's own PDF
+  objects (no second pass over the file), with a Japanese default font:
   the non-embedded Adobe-Japan1 CID font ``HeiseiKakuGo-W5``, the usual choice for Japanese
   forms (viewers with Japanese support substitute a local Gothic; embedding a whole 6 MB
   font for input nobody can predict is too heavy), with ``UniJIS-UCS2-H`` encoding and an
@@ -26,24 +27,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import cast
+from typing import Any
 
-from pypdf import PdfReader, PdfWriter
-from pypdf.generic import (
-    ArrayObject,
-    BooleanObject,
-    DecodedStreamObject,
-    DictionaryObject,
-    FloatObject,
-    NameObject,
-    NumberObject,
-    PdfObject,
-    TextStringObject,
-)
 from reportlab.lib.colors import Color, black, white
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.pdfbase.pdfdoc import PDFArray, PDFDictionary, PDFName, PDFObjectReference, PDFStream, PDFString
 from reportlab.pdfbase.ttfonts import TTFError, TTFont
 from reportlab.pdfgen.canvas import Canvas
 
@@ -67,7 +57,7 @@ FONT_CANDIDATES: tuple[str, ...] = (
 
 # The AcroForm's Japanese field font: an Adobe-Japan1 CID font viewers substitute.
 FIELD_FONT = "HeiseiKakuGo-W5"
-FIELD_FONT_KEY = "/HeiGo"
+FIELD_FONT_KEY = "HeiGo"  # its name in /AcroForm /DR /Font
 FIELD_FONT_SIZE = 10
 FIELD_FONT_SIZE_LARGE = 12
 FIELD_FONT_SIZE_MULTILINE = 9
@@ -213,10 +203,10 @@ def build_request_form(
     buffer = io.BytesIO()
     canvas = Canvas(buffer, pagesize=A4, initialFontName=label_font, lang="ja-JP")
     _set_metadata(canvas, company_name)
-    sheet = _Sheet(canvas, label_font, contact)
+    sheet = _Sheet(canvas, label_font, contact, _FieldFonts(canvas))
     sheet.draw_form(fee_by_code)
     canvas.save()
-    return _attach_field_font(buffer.getvalue(), _field_font_sizes())
+    return buffer.getvalue()
 
 
 def find_label_font(font_path: str | None = None) -> str:
@@ -284,12 +274,11 @@ def _fee_text(yen: int) -> str:
     return f"手数料 {yen:,}円" if yen > 0 else "手数料 無料"
 
 
-def _field_font_sizes() -> dict[str, int]:
-    """The font size of each text field's default appearance."""
-    sizes = {f.name: FIELD_FONT_SIZE for f in FIELDS if f.kind == "text"}
-    sizes.update({name: FIELD_FONT_SIZE_MULTILINE for name in MULTILINE if name in sizes})
-    sizes.update({name: FIELD_FONT_SIZE_LARGE for name in LARGE_VALUES if name in sizes})
-    return sizes
+def _field_font_size(name: str) -> int:
+    """The font size of a text field's default appearance."""
+    if name in LARGE_VALUES:
+        return FIELD_FONT_SIZE_LARGE
+    return FIELD_FONT_SIZE_MULTILINE if name in MULTILINE else FIELD_FONT_SIZE
 
 
 def wrap_japanese(text: str, font: str, size: float, width: float) -> list[str]:
@@ -315,10 +304,11 @@ def wrap_japanese(text: str, font: str, size: float, width: float) -> list[str]:
 class _Sheet:
     """Draws the form top to bottom, keeping the cursor and the fields already placed."""
 
-    def __init__(self, canvas: Canvas, font: str, contact: _Contact) -> None:
+    def __init__(self, canvas: Canvas, font: str, contact: _Contact, fields: _FieldFonts) -> None:
         self.c = canvas
         self.font = font
         self.contact = contact
+        self.fields = fields
         self.y = TOP
         self.page = 1
         self.placed: list[str] = []
@@ -452,6 +442,7 @@ class _Sheet:
             fieldFlags="",
             forceBorder=True,
         )
+        self.fields.mark_with_dingbats(self.c.acroForm.fields[-1])
         self.placed.append(field.name)
         fee_w = 0.0
         if fee is not None:
@@ -522,21 +513,7 @@ class _Sheet:
 
     def text_field(self, field: FormField, x: float, y: float, width: float, height: float) -> None:
         """A borderless, transparent text field filling a cell the page already draws."""
-        self.c.acroForm.textfield(
-            name=field.name,
-            tooltip=field.label_ja,
-            x=x,
-            y=y,
-            width=width,
-            height=height,
-            borderWidth=0,
-            fillColor=None,
-            borderColor=None,
-            textColor=INK,
-            fontSize=FIELD_FONT_SIZE,
-            maxlen=0,
-            fieldFlags="multiline" if field.name in MULTILINE else "",
-        )
+        self.fields.text_field(field, x, y, width, height)
         self.placed.append(field.name)
 
     def band(self, title: str) -> None:
@@ -672,158 +649,132 @@ class _Sheet:
 # -- the AcroForm's Japanese default appearance ---------------------------------------
 
 
-def _attach_field_font(pdf: bytes, sizes: dict[str, int]) -> bytes:
-    """Give the AcroForm a Japanese field font, and ask viewers to draw values with it.
+class _FieldFonts:
+    """The AcroForm's fonts, and the fields that write with them.
 
-    reportlab names a standard Latin font in every field's /DA, which cannot show Japanese;
-    each text field's /DA is pointed at the CID font put in /AcroForm /DR instead.
+    reportlab names a standard Latin font in every text field's /DA, which cannot show
+    Japanese; the text fields are written here instead, each pointed at the CID font put in
+    /AcroForm /DR, and /NeedAppearances asks viewers to draw typed values with it.
     """
-    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf)))
-    font_ref = writer._add_object(_field_font_dict(writer))
-    acro_form = _dict(writer._root_object["/AcroForm"])
-    fonts = _dict(_dict(acro_form["/DR"])["/Font"])
-    fonts[NameObject(FIELD_FONT_KEY)] = font_ref
-    fonts.pop("/Helv", None)
-    fonts[NameObject("/ZaDb")] = writer._add_object(_zapf_dingbats())
-    acro_form[NameObject("/DA")] = TextStringObject(f"{FIELD_FONT_KEY} {FIELD_FONT_SIZE} Tf 0 g")
-    acro_form[NameObject("/NeedAppearances")] = BooleanObject(True)
-    for field_ref in cast(ArrayObject, acro_form["/Fields"].get_object()):
-        _set_default_appearance(writer, _dict(field_ref), sizes, font_ref)
-    writer._root_object[NameObject("/ViewerPreferences")] = DictionaryObject(
-        {NameObject("/DisplayDocTitle"): BooleanObject(True)}
-    )
-    return _without_orphans(writer)
 
+    def __init__(self, canvas: Canvas) -> None:
+        self.c = canvas
+        doc = canvas._doc
+        self.japanese = doc.Reference(_field_font_dict(doc))
+        acro_form = canvas.acroForm
+        acro_form.extras.update(
+            DA=PDFString(f"/{FIELD_FONT_KEY} {FIELD_FONT_SIZE} Tf 0 g"),
+            DR=PDFDictionary({"Font": PDFDictionary({FIELD_FONT_KEY: self.japanese,
+                                                     "ZaDb": doc.Reference(_zapf_dingbats())})}),
+            NeedAppearances="true",
+        )
+        canvas.setViewerPreference("DisplayDocTitle", "true")
 
-def _without_orphans(writer: PdfWriter) -> bytes:
-    """Write, then clone once more: cloning copies only referenced objects, so the
-    appearances and Latin font that were replaced do not stay behind in the file."""
-    first = io.BytesIO()
-    writer.write(first)
-    clean = PdfWriter(clone_from=PdfReader(first))
-    out = io.BytesIO()
-    clean.write(out)
-    return out.getvalue()
+    def text_field(self, field: FormField, x: float, y: float, width: float, height: float) -> None:
+        """One text field, writing in the Japanese font, with an empty appearance of its own.
 
+        reportlab's empty appearances of same-sized fields are byte-identical; once a tool
+        merges identical objects (pypdf's compress_identical_objects does) they are shared,
+        and pypdf fills a field by overwriting its appearance object in place, so every field
+        sharing it would show the last value typed. Each text field's appearance is unique by
+        its name, in a comment.
+        """
+        doc = self.c._doc
+        widget = PDFDictionary(
+            {
+                "FT": PDFName("Tx"),
+                "P": doc.thisPageRef(),
+                "V": PDFString(""),
+                "DV": PDFString(""),
+                "Rect": PDFArray([x, y, x + width, y + height]),
+                "AP": PDFDictionary({"N": doc.Reference(self._empty_appearance(field.name, width, height))}),
+                "Subtype": PDFName("Widget"),
+                "Type": PDFName("Annot"),
+                "F": 4,  # print
+                "Ff": 4096 if field.name in MULTILINE else 0,  # multiline
+                "DA": PDFString(f"/{FIELD_FONT_KEY} {_field_font_size(field.name)} Tf 0 g"),
+                "TU": PDFString(field.label_ja),
+                "T": PDFString(field.name),
+            }
+        )
+        self.c._addAnnotation(widget)
+        self.c.acroForm.fields.append(self.c.acroForm.getRef(widget))
 
-def _dict(obj: PdfObject) -> DictionaryObject:
-    """Resolve a reference that the PDF we just wrote guarantees to be a dictionary."""
-    resolved = obj.get_object()
-    if not isinstance(resolved, DictionaryObject):
-        raise TypeError(f"expected a PDF dictionary, got {type(resolved).__name__}")
-    return resolved
-
-
-def _set_default_appearance(
-    writer: PdfWriter, field: DictionaryObject, sizes: dict[str, int], font_ref: PdfObject
-) -> None:
-    """Text fields write in the Japanese font; checkboxes mark with ZapfDingbats.
-
-    reportlab's empty appearances of same-sized fields are byte-identical; once a tool
-    merges identical objects (pypdf's compress_identical_objects does) they are shared,
-    and pypdf fills a field by overwriting its appearance object in place, so every field
-    sharing it would show the last value typed.  Each text field gets an appearance of
-    its own, unique by name, which also drops reportlab's Latin-only font.
-    """
-    if field.get("/FT") == "/Tx":
-        size = sizes.get(str(field["/T"]), FIELD_FONT_SIZE)
-        field[NameObject("/DA")] = TextStringObject(f"{FIELD_FONT_KEY} {size} Tf 0 g")
-        appearance = _empty_text_appearance(field, font_ref)
-        field[NameObject("/AP")] = DictionaryObject({NameObject("/N"): writer._add_object(appearance)})
-    elif field.get("/FT") == "/Btn":
-        field[NameObject("/DA")] = TextStringObject("/ZaDb 0 Tf 0 g")
-
-
-def _empty_text_appearance(field: DictionaryObject, font_ref: PdfObject) -> DecodedStreamObject:
-    """An empty appearance for one text field, unique by its name.
-
-    The name in a comment keeps tools that merge identical objects from sharing it again.
-    """
-    x1, y1, x2, y2 = (float(v) for v in cast(ArrayObject, field["/Rect"]))
-    stream = DecodedStreamObject()
-    stream.set_data(f"% {field['/T']}\n/Tx BMC\nEMC\n".encode("ascii"))
-    stream.update(
-        {
-            _name("/Type"): _name("/XObject"),
-            _name("/Subtype"): _name("/Form"),
-            _name("/BBox"): _numbers((0, 0, round(x2 - x1, 3), round(y2 - y1, 3))),
-            _name("/Resources"): DictionaryObject(
-                {_name("/Font"): DictionaryObject({_name(FIELD_FONT_KEY): font_ref})}
-            ),
-        }
-    )
-    return stream
-
-
-def _name(value: str) -> NameObject:
-    return NameObject(value)
-
-
-def _numbers(values: Iterable[float]) -> ArrayObject:
-    return ArrayObject(NumberObject(int(v)) if float(v).is_integer() else FloatObject(v) for v in values)
-
-
-def _field_font_dict(writer: PdfWriter) -> DictionaryObject:
-    """A Type0 font over the Adobe-Japan1 CID font, encoded as UCS-2, not embedded."""
-    descendant = DictionaryObject(
-        {
-            _name("/Type"): _name("/Font"),
-            _name("/Subtype"): _name("/CIDFontType0"),
-            _name("/BaseFont"): _name("/" + FIELD_FONT),
-            _name("/CIDSystemInfo"): DictionaryObject(
+    def _empty_appearance(self, name: str, width: float, height: float) -> PDFStream:
+        return PDFStream(
+            PDFDictionary(
                 {
-                    _name("/Registry"): TextStringObject("Adobe"),
-                    _name("/Ordering"): TextStringObject("Japan1"),
-                    _name("/Supplement"): NumberObject(2),
+                    "Type": PDFName("XObject"),
+                    "Subtype": PDFName("Form"),
+                    "BBox": PDFArray([0, 0, round(width, 3), round(height, 3)]),
+                    "Resources": PDFDictionary({"Font": PDFDictionary({FIELD_FONT_KEY: self.japanese})}),
                 }
             ),
-            _name("/FontDescriptor"): writer._add_object(_field_font_descriptor()),
-            _name("/DW"): NumberObject(1000),
-            _name("/W"): _field_font_widths(),
-        }
-    )
-    return DictionaryObject(
+            f"% {name}\n/Tx BMC\nEMC\n",
+            filters=[],
+        )
+
+    def mark_with_dingbats(self, checkbox: PDFObjectReference) -> None:
+        """A checkbox (as reportlab made it) marks with the ZapfDingbats put in /DR."""
+        self.c._doc.idToObject[checkbox.name]["DA"] = PDFString("/ZaDb 0 Tf 0 g")
+
+
+def _field_font_dict(doc: Any) -> PDFDictionary:
+    """A Type0 font over the Adobe-Japan1 CID font, encoded as UCS-2, not embedded."""
+    descendant = PDFDictionary(
         {
-            _name("/Type"): _name("/Font"),
-            _name("/Subtype"): _name("/Type0"),
-            _name("/BaseFont"): _name("/" + FIELD_FONT),
-            _name("/Encoding"): _name("/UniJIS-UCS2-H"),
-            _name("/DescendantFonts"): ArrayObject([writer._add_object(descendant)]),
-            _name("/ToUnicode"): writer._add_object(_identity_ucs2_cmap()),
+            "Type": PDFName("Font"),
+            "Subtype": PDFName("CIDFontType0"),
+            "BaseFont": PDFName(FIELD_FONT),
+            "CIDSystemInfo": PDFDictionary(
+                {"Registry": PDFString("Adobe"), "Ordering": PDFString("Japan1"), "Supplement": 2}
+            ),
+            "FontDescriptor": doc.Reference(_field_font_descriptor()),
+            "DW": 1000,
+            "W": _field_font_widths(),
+        }
+    )
+    return PDFDictionary(
+        {
+            "Type": PDFName("Font"),
+            "Subtype": PDFName("Type0"),
+            "BaseFont": PDFName(FIELD_FONT),
+            "Encoding": PDFName("UniJIS-UCS2-H"),
+            "DescendantFonts": PDFArray([doc.Reference(descendant)]),
+            "ToUnicode": doc.Reference(_identity_ucs2_cmap()),
         }
     )
 
 
-def _field_font_descriptor() -> DictionaryObject:
+def _field_font_descriptor() -> PDFDictionary:
     """Metrics of HeiseiKakuGo-W5 as reportlab knows them; no font file (not embedded)."""
-    return DictionaryObject(
+    return PDFDictionary(
         {
-            _name("/Type"): _name("/FontDescriptor"),
-            _name("/FontName"): _name("/" + FIELD_FONT),
-            _name("/Flags"): NumberObject(4),
-            _name("/FontBBox"): _numbers((-92, -250, 1010, 922)),
-            _name("/ItalicAngle"): NumberObject(0),
-            _name("/Ascent"): NumberObject(752),
-            _name("/Descent"): NumberObject(-221),
-            _name("/CapHeight"): NumberObject(737),
-            _name("/XHeight"): NumberObject(553),
-            _name("/StemV"): NumberObject(114),
+            "Type": PDFName("FontDescriptor"),
+            "FontName": PDFName(FIELD_FONT),
+            "Flags": 4,
+            "FontBBox": PDFArray([-92, -250, 1010, 922]),
+            "ItalicAngle": 0,
+            "Ascent": 752,
+            "Descent": -221,
+            "CapHeight": 737,
+            "XHeight": 553,
+            "StemV": 114,
         }
     )
 
 
-def _field_font_widths() -> ArrayObject:
+def _field_font_widths() -> PDFArray:
     """Proportional widths of ASCII (CIDs 1-95) and half widths (CIDs 231-632).
 
     Without them a viewer would space Latin letters and digits a full em apart.
     """
     font = _register_field_font()
-    ascii_widths = [pdfmetrics.stringWidth(chr(code), font, 1000) for code in range(0x20, 0x7F)]
-    half = [NumberObject(231), NumberObject(632), NumberObject(500)]
-    return ArrayObject([NumberObject(1), _numbers(round(w) for w in ascii_widths), *half])
+    ascii_widths = [round(pdfmetrics.stringWidth(chr(code), font, 1000)) for code in range(0x20, 0x7F)]
+    return PDFArray([1, PDFArray(ascii_widths), 231, 632, 500])
 
 
-def _identity_ucs2_cmap() -> DecodedStreamObject:
+def _identity_ucs2_cmap() -> PDFStream:
     """A ToUnicode map saying each 2-byte code is its own Unicode code point.
 
     True for UniJIS-UCS2-H, and it is what lets pypdf and poppler find the code for a
@@ -854,20 +805,12 @@ def _identity_ucs2_cmap() -> DecodedStreamObject:
             "end",
         ]
     )
-    stream = DecodedStreamObject()
-    stream.set_data(text.encode("ascii"))
-    return stream
+    return PDFStream(PDFDictionary({}), text)
 
 
-def _zapf_dingbats() -> DictionaryObject:
+def _zapf_dingbats() -> PDFDictionary:
     """The checkmark font viewers expect in /DR when they redraw a checkbox."""
-    return DictionaryObject(
-        {
-            _name("/Type"): _name("/Font"),
-            _name("/Subtype"): _name("/Type1"),
-            _name("/BaseFont"): _name("/ZapfDingbats"),
-        }
-    )
+    return PDFDictionary({"Type": PDFName("Font"), "Subtype": PDFName("Type1"), "BaseFont": PDFName("ZapfDingbats")})
 
 
 __all__ = ["FontNotFoundError", "TITLE", "build_request_form", "find_label_font", "wrap_japanese"]
