@@ -52,12 +52,19 @@ class Cipher:
         if len(key) != KEY_BYTES:
             raise ValueError("the store key must be 32 bytes")
         self._aead = AESGCM(key)
+        self._key = key
         self._key_id = key_id_for(key) if key_id is None else key_id[:2].ljust(2, b"\0")
 
     @property
     def key_id(self) -> bytes:
         """The id written into blobs this cipher seals."""
         return self._key_id
+
+    def sealing_key(self) -> tuple[bytes, bytes]:
+        """The key this cipher seals with now, and its id: `Cipher(*sealing_key())` seals as it
+        does, and a helper process that only keeps new copies needs nothing more (not a
+        keyring's other keys; `bot.read_ahead`)."""
+        return self._key, self._key_id
 
     def seal(self, plaintext: bytes, aad: bytes = b"") -> bytes:
         nonce = secrets.token_bytes(NONCE_BYTES)
@@ -100,7 +107,7 @@ class Keyring(Cipher):
         """Seal with `key` from now on (the previous keys still open what they sealed)."""
         kid = self.add(key)
         self._aead = self._aeads[kid]
-        self._key_id = kid
+        self._key, self._key_id = key, kid
         return kid
 
     def forget(self, key_id: bytes) -> None:

@@ -27,7 +27,6 @@ from bot.mailbox import Incoming, Mark
 from bot.models import Attachment, AttachmentReading, DocumentEvidence, ParsedMessage, RequestFacts
 from bot.policy import Event, decide, may_auto_reply
 from bot.prepared import Prepared, prepare
-from bot.rawstore import BlobStore
 from bot.replying import queue_reply
 from parsers.headers import case_tags, referenced_ids, robot_reasons, sender_authentication
 
@@ -155,35 +154,6 @@ def handle_batch(app: App, batch: list[Incoming], stop: threading.Event | None =
         done = len(results)
         results.extend(_group(app, batch[done:], stop, ready[done:] if ready is not None else None))
     return results
-
-
-def prepared(raws: list[bytes], max_bytes: int, store: BlobStore | None = None,
-             window_address: str = "") -> list[Prepared]:
-    """Each mail kept in `store` (durably, before anything reads it), parsed, its body read
-    and its robot signs looked for: what the read-ahead process runs."""
-    kept = _keep(raws, store)
-    return [_with_robots(replace(prepare(raw, max_bytes, _parse), kept_as=digest), window_address)
-            for raw, digest in zip(raws, kept, strict=True)]
-
-
-def _with_robots(ready: Prepared, window_address: str) -> Prepared:
-    if ready.msg is None:
-        return ready
-    try:
-        return replace(ready, robots=robot_reasons(ready.msg, window_address))
-    except Exception:  # noqa: BLE001 - asked again in `_screen`, whose failure handling owns it
-        return ready
-
-
-def _keep(raws: list[bytes], store: BlobStore | None) -> list[str | None]:
-    if store is None:
-        return [None] * len(raws)
-    try:
-        digests: list[str | None] = [store.put(raw, sync=False) for raw in raws]
-        store.sync()
-    except Exception:  # noqa: BLE001 - kept by the pipeline instead, where a failure stops the pass
-        return [None] * len(raws)
-    return digests
 
 
 def _group(app: App, batch: list[Incoming], stop: threading.Event | None,

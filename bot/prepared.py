@@ -11,9 +11,13 @@ quarantine exactly as it would have had it parsed the mail itself.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from bot.models import ParsedMessage, RequestFacts
+
+if TYPE_CHECKING:
+    from bot.rawstore import BlobStore
 
 
 @dataclass(frozen=True)
@@ -45,3 +49,39 @@ def _body_facts(msg: ParsedMessage) -> RequestFacts | None:
         return facts_from_body(msg.text, msg.subject)
     except Exception:  # noqa: BLE001 - read again in the pipeline, whose failure handling owns it
         return None
+
+
+def read_batch(raws: list[bytes], max_bytes: int, store: BlobStore | None = None, window_address: str = "",
+               parse: Callable[[bytes], ParsedMessage] | None = None) -> list[Prepared]:
+    """Each mail kept in `store` (durably, before anything reads it), parsed, its body read
+    and its robot signs looked for: what the read-ahead process runs."""
+    if parse is None:
+        from parsers.mime import parse_message
+
+        parse = parse_message
+    read = parse
+    kept = _keep(raws, store)
+    return [_with_robots(replace(prepare(raw, max_bytes, read), kept_as=digest), window_address)
+            for raw, digest in zip(raws, kept, strict=True)]
+
+
+def _with_robots(ready: Prepared, window_address: str) -> Prepared:
+    from parsers.headers import robot_reasons
+
+    if ready.msg is None:
+        return ready
+    try:
+        return replace(ready, robots=robot_reasons(ready.msg, window_address))
+    except Exception:  # noqa: BLE001 - asked again in `_screen`, whose failure handling owns it
+        return ready
+
+
+def _keep(raws: list[bytes], store: BlobStore | None) -> list[str | None]:
+    if store is None:
+        return [None] * len(raws)
+    try:
+        digests: list[str | None] = [store.put(raw, sync=False) for raw in raws]
+        store.sync()
+    except Exception:  # noqa: BLE001 - kept by the pipeline instead, where a failure stops the pass
+        return [None] * len(raws)
+    return digests

@@ -111,6 +111,17 @@ class BlobStore:
     def get(self, digest: str) -> bytes:
         return self._cipher.open(self._path(digest).read_bytes(), digest.encode())
 
+    def handover(self) -> tuple[Path, bytes, bytes]:
+        """What another process needs to keep copies here as this store does: `keeper()`."""
+        return (self.root, *self._cipher.sealing_key())
+
+    @classmethod
+    def keeper(cls, handover: tuple[Path, bytes, bytes]) -> BlobStore:
+        """A store over `handover()`'s folder that seals with its current key (and opens only
+        what that key sealed)."""
+        root, key, key_id = handover
+        return cls(root, Cipher(key, key_id))
+
     def has(self, digest: str) -> bool:
         return self._path(digest).exists()
 

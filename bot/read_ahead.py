@@ -9,65 +9,90 @@ The reader reads the first batch too. While it does, this process does its own f
 work (`warm`: building the blank form its replies carry), which would otherwise hold up the
 first batch's replies with the second core idle.
 
-The reader is forked when a pass finds a second batch and ends with the pass, so:
+The reader is a fresh interpreter (`python -c`), not a fork of the bot, for the reasons the
+PDF zygote gives (`parsers.pdf_sandbox`): the bot is multithreaded (the scheduler delivers
+while a pass runs), and a fork taken while another thread holds a lock (OpenSSL's, a
+logging handler's) can leave the copy stuck on it; and a fork shares the bot's 100 MB only
+until either side writes to it, which Python's reference counts soon do. It imports only
+what reading needs (about 30 MB, 0.1 s), which it does while this process fetches the
+second batch and warms.
+
+It is started when a pass finds a second batch and ends with the pass, so:
 - one or two mails never pay for a process;
-- the reader runs exactly the code and settings this process has when it starts;
 - no process outlives the pass that needed it (nor this process: it is killed with it).
 
 It keeps the raw copies of the mails it is given (durable before it answers, as the
-pipeline's own barrier would make them), parses them and sends back what it read. It
-touches no case, logs nothing and holds no connection of its own. Anything wrong with it
-(it died, it sent something unreadable) costs only speed: the batch is kept and read here
-instead, as it would have been without it, and the rest of the pass goes on without a
-reader. A pass that stops (SIGTERM) leaves the raw copies of the batch read ahead: those
-mails are still unread in the mailbox, and the next pass finds their copies kept.
+pipeline's own barrier would make them), with the raw store's current key and nothing
+else, parses them and sends back what it read. It touches no case, logs nothing and holds
+no connection of its own. Anything wrong with it (it did not start, it died, it sent
+something unreadable) costs only speed: the batch is kept and read here instead, as it
+would have been without it, and the rest of the pass goes on without a reader. A pass that
+stops (SIGTERM) leaves the raw copies of the batch read ahead: those mails are still
+unread in the mailbox, and the next pass finds their copies kept.
 
 Only one batch is in flight at a time, and its answer is taken before the next is sent,
-so neither side can block the other on a full pipe.
+so neither side can block the other on a full socket.
 """
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
+import importlib
 import itertools
 import logging
-import multiprocessing
 import os
 import signal
+import socket
+import subprocess
+import sys
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
-from multiprocessing.process import BaseProcess
+from pathlib import Path
 
 from bot.mailbox import Incoming
 from bot.prepared import Prepared
 
 log = logging.getLogger("madoguchi.read_ahead")
 
-Read = Callable[[list[bytes]], list[Prepared]]
-
 # A batch larger than this is read in the pipeline: mail with big attachments spends its
 # time reading the files, not parsing, and a copy of it in flight would cost memory.
 READ_AHEAD_BYTES = 4 * 1024 * 1024
 
+# What the reader runs on each batch, as "module:function"(raws, max_bytes, store, window_address).
+READER = "bot.prepared:read_batch"
+_COMMAND = "from bot.read_ahead import _reader_main; _reader_main()"
 
-def read_ahead(batches: Iterable[list[Incoming]], read: Read, enabled: bool = True,
+
+@dataclass(frozen=True)
+class ReadSpec:
+    """What the reader needs to read a batch as the pipeline would: the size limit, the
+    window's address (for robot signs) and the raw store (`BlobStore.handover`; None: the
+    reader keeps no copies and the pipeline keeps them)."""
+
+    max_bytes: int
+    window_address: str = ""
+    store: tuple[Path, bytes, bytes] | None = None
+
+
+def read_ahead(batches: Iterable[list[Incoming]], spec: ReadSpec, enabled: bool = True,
                warm: Callable[[], object] = lambda: None) -> Iterator[tuple[list[Incoming], list[Prepared] | None]]:
-    """Each batch, in order, with what `read` made of its mails, or None where the
+    """Each batch, in order, with what the reader made of its mails, or None where the
     pipeline is to read them itself (every batch when there is no reader: a single batch,
     one core, or not `enabled`, MADOGUCHI_READ_AHEAD=off; a batch too large to copy).
 
     `warm` is called once, while the reader reads the first batch."""
     it = iter(batches)
     try:
-        yield from _paired(it, read, enabled, warm)
+        yield from _paired(it, spec, enabled, warm)
     finally:
         close = getattr(it, "close", None)
         if close is not None:  # the mailbox's pass ends (its marks sent) when ours does
             close()
 
 
-def _paired(it: Iterator[list[Incoming]], read: Read, enabled: bool,
+def _paired(it: Iterator[list[Incoming]], spec: ReadSpec, enabled: bool,
             warm: Callable[[], object]) -> Iterator[tuple[list[Incoming], list[Prepared] | None]]:
     first = next(it, None)
     if first is None:
@@ -77,7 +102,7 @@ def _paired(it: Iterator[list[Incoming]], read: Read, enabled: bool,
         yield first, None
         yield from ((batch, None) for batch in it)
         return
-    with contextlib.closing(_Reader(read)) as reader:
+    with contextlib.closing(_Reader(spec)) as reader:
         reader.send(first)
         warm()
         for batch in itertools.chain((second,), it):  # fetched while the reader reads the batch before it
@@ -94,25 +119,34 @@ def _cores() -> int:
 class _Reader:
     """The reader process and the one batch it holds."""
 
-    def __init__(self, read: Read) -> None:
-        ctx = multiprocessing.get_context("fork")  # the reader is this process's own code, as it is now
-        self._conn, child = ctx.Pipe()
-        self._proc: BaseProcess | None = ctx.Process(target=_serve, args=(child, self._conn, read, os.getpid()),
-                                                     name="madoguchi-read-ahead", daemon=True)
+    def __init__(self, spec: ReadSpec) -> None:
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._conn: Connection | None = None
         self._batch: list[Incoming] = []
         self._sent = False
+        ours, theirs = socket.socketpair()
         try:
-            self._proc.start()
+            self._proc = subprocess.Popen(
+                [sys.executable, "-c", _COMMAND, str(os.getpid())],
+                stdin=theirs.fileno(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                env=_child_env(), close_fds=True, start_new_session=True,  # it ends with the pass, not on ^C
+            )  # fmt: skip
         except OSError as exc:  # no process to be had (limits, memory): read here
+            ours.close()
             log.warning("read-ahead not started (%s); reading in the pipeline", type(exc).__name__)
-            self._proc = None
-        else:
-            log.info("backlog: reading ahead in process %s", self._proc.pid, extra={"step": "read_ahead"})
-        child.close()
+            return
+        finally:
+            theirs.close()
+        self._conn = Connection(ours.detach())
+        log.info("backlog: reading ahead in process %s", self._proc.pid, extra={"step": "read_ahead"})
+        try:
+            self._conn.send((READER, spec))
+        except (OSError, ValueError) as exc:
+            self._lost(exc)
 
     def send(self, batch: list[Incoming]) -> None:
         self._batch, self._sent = batch, False
-        if self._proc is None or sum(len(m.raw) for m in batch) > READ_AHEAD_BYTES:
+        if self._conn is None or sum(len(m.raw) for m in batch) > READ_AHEAD_BYTES:
             return
         try:
             self._conn.send([m.raw for m in batch])
@@ -123,7 +157,7 @@ class _Reader:
 
     def take(self) -> tuple[list[Incoming], list[Prepared] | None]:
         """The batch sent last with its readings; None where the pipeline reads it itself."""
-        if not self._sent:
+        if not self._sent or self._conn is None:
             return self._batch, None
         self._sent = False
         try:
@@ -137,34 +171,58 @@ class _Reader:
             return self._batch, None
         return self._batch, readings
 
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
     def _lost(self, exc: BaseException) -> None:
         log.warning("read-ahead stopped (%s); reading the rest of this pass in the pipeline", type(exc).__name__,
                     extra={"step": "read_ahead", "kind": type(exc).__name__})
         self.close()
 
     def close(self) -> None:
-        self._conn.close()
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
         proc, self._proc = self._proc, None
         if proc is not None:
-            proc.join(timeout=1.0)  # it ends at the closed pipe
-            if proc.is_alive():
+            try:
+                proc.wait(timeout=1.0)  # it ends at the closed socket
+            except subprocess.TimeoutExpired:
                 proc.kill()
-                proc.join()
+                proc.wait()
 
 
-def _serve(conn: Connection, parent_end: Connection, read: Read, parent: int) -> None:
-    """The reader: batches of bytes in, what they say out, until the pipe closes."""
+def _child_env() -> dict[str, str]:
+    from parsers.pdf_sandbox import child_env
+
+    return child_env()
+
+
+def _reader_main() -> None:
+    """The reader: its spec, then batches of bytes in, what they say out, until the socket closes."""
+    parent = int(sys.argv[1])
     _die_with_parent()
-    if os.getppid() != parent:  # the parent died before that took hold
+    if os.getppid() != parent:  # the bot died before that took hold
         return
-    parent_end.close()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the pass that started it decides when it ends
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    conn = Connection(os.dup(0))
+    try:
+        function, spec = conn.recv()
+        module, _, name = function.partition(":")
+        read = getattr(importlib.import_module(module), name)
+        store = None
+        if spec.store is not None:
+            from bot.rawstore import BlobStore
+
+            store = BlobStore.keeper(spec.store)
+    except Exception:  # noqa: BLE001 - the bot sees the socket close and reads the pass itself
+        return
     while True:
         try:
-            conn.send(read(conn.recv()))
-        except Exception:  # noqa: BLE001 - the pipe closed (the pass ended or stopped), or `read` failed:
-            return  # either way the bot sees the pipe close and reads what is left itself
+            conn.send(read(conn.recv(), spec.max_bytes, store, spec.window_address))
+        except Exception:  # noqa: BLE001 - the socket closed (the pass ended or stopped), or `read` failed:
+            return  # either way the bot sees the socket close and reads what is left itself
 
 
 _PR_SET_PDEATHSIG = 1

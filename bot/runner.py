@@ -22,9 +22,8 @@ from typing import TYPE_CHECKING
 
 from bot.app import App
 from bot.delivery import DeliveryReport, deliver_queued
-from bot.pipeline import Result, handle_batch, prepared
-from bot.prepared import Prepared
-from bot.read_ahead import read_ahead
+from bot.pipeline import Result, handle_batch
+from bot.read_ahead import ReadSpec, read_ahead
 from bot.replying import warm
 
 if TYPE_CHECKING:
@@ -80,12 +79,9 @@ def mailbox_reader(app: App) -> Iterator[None]:
 
 def _pass(app: App, stop: threading.Event | None = None) -> PassReport:
     report = PassReport()
-    max_bytes, window = app.settings.max_message_bytes, app.settings.window_address
-
-    def read(raws: list[bytes]) -> list[Prepared]:  # in the read-ahead process
-        return prepared(raws, max_bytes, app.raw, window)
-
-    batches = read_ahead(app.mailbox.fetch_batches(), read, app.settings.read_ahead != "off",
+    window = app.settings.window_address
+    spec = ReadSpec(app.settings.max_message_bytes, window, app.raw.handover())
+    batches = read_ahead(app.mailbox.fetch_batches(), spec, app.settings.read_ahead != "off",
                          lambda: warm(app.policy, window, app.reply_parts))
     for batch, ready in batches:
         report.results.extend(handle_batch(app, batch, stop, ready))

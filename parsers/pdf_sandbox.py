@@ -113,7 +113,9 @@ def parse_frames(raw: bytes) -> tuple[dict[str, Any], list[bytes]]:
     return header, frames[1:]
 
 
-def _child_env() -> dict[str, str]:
+def child_env() -> dict[str, str]:
+    """The environment of a helper interpreter run as `python -c`: this one's, with the
+    project importable (the bot may run from a checkout, not an installed package)."""
     paths = [_PROJECT_ROOT, *os.environ.get("PYTHONPATH", "").split(os.pathsep)]
     return dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in paths if p))
 
@@ -125,7 +127,7 @@ def _run_cold(payload: bytes, timeout: float) -> tuple[str, bytes]:
     try:
         proc = subprocess.Popen(
             [sys.executable, "-c", _CHILD_COMMAND],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=_child_env(),
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=child_env(),
             close_fds=True,
         )  # fmt: skip
     except OSError as exc:
@@ -286,7 +288,7 @@ class _Zygote:
         try:
             proc = subprocess.Popen(
                 [sys.executable, "-c", _ZYGOTE_COMMAND],
-                stdin=theirs.fileno(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=_child_env(),
+                stdin=theirs.fileno(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=child_env(),
                 close_fds=True, start_new_session=True,  # no terminal signals: it ends on EOF
             )  # fmt: skip
         except OSError as exc:

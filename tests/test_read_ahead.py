@@ -26,7 +26,7 @@ from bot import pipeline, read_ahead
 from bot.app import App
 from bot.db import CaseCounter, CaseEvent, InboundMessage, OutboundMessage
 from bot.mailbox import Incoming
-from bot.prepared import Prepared, prepare
+from bot.prepared import Prepared, prepare, read_batch
 from bot.runner import run_once
 from config.settings import SettingsError
 from tests import factory
@@ -66,6 +66,16 @@ def spied(monkeypatch: pytest.MonkeyPatch) -> list[list[Prepared] | None]:
 def test_a_backlog_read_ahead_gives_what_reading_in_the_pipeline_gives(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     given = spied(monkeypatch)
+    readers: list[str] = []
+    real_take = read_ahead._Reader.take
+
+    def take(reader: read_ahead._Reader) -> object:
+        pid = reader.pid()
+        if pid is not None:
+            readers.append(Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace"))
+        return real_take(reader)
+
+    monkeypatch.setattr(read_ahead._Reader, "take", take)
     outcomes = {}
     robot = factory.mail(sender="不在 <away@example.net>", subject="自動応答: 開示請求", body="不在にしております。",
                          headers={"Auto-Submitted": "auto-replied"})
@@ -88,13 +98,15 @@ def test_a_backlog_read_ahead_gives_what_reading_in_the_pipeline_gives(
     assert [len(g) if g is not None else None for g in given[:4]] == [3, 3, 3, 2]
     kept = [r.kept_as for g in given[:4] if g is not None for r in g]
     assert all(kept) and all(list((tmp_path / "ahead" / "data").rglob(f"{d}.bin")) for d in kept)  # by the reader
+    assert readers and all("_reader_main" in cmdline for cmdline in readers)  # a fresh interpreter, not a fork
     assert given[4:] == [None] * 4  # one core: all read in the pipeline
 
 
 def test_a_parser_that_fails_in_the_reader_quarantines_the_mail_as_before(
         app: App, monkeypatch: pytest.MonkeyPatch) -> None:
     given = spied(monkeypatch)
-    poison_parser(monkeypatch)  # before the pass: the reader is forked from this process as it is now
+    poison_parser(monkeypatch)  # in the pipeline
+    monkeypatch.setattr(read_ahead, "READER", "tests.reader_faults:poisoned")  # and in the reader
     for n in range(7):
         deliver(app, text_request(n), f"{n}.test")
     deliver(app, factory.mail(sender="x@example.com", subject="POISON", body="開示を請求します。"),
@@ -107,12 +119,7 @@ def test_a_parser_that_fails_in_the_reader_quarantines_the_mail_as_before(
 def test_a_reader_that_dies_costs_only_speed(app: App, monkeypatch: pytest.MonkeyPatch,
                                              caplog: pytest.LogCaptureFixture) -> None:
     given = spied(monkeypatch)
-
-    def dies(raws: list[bytes], max_bytes: int, store: object = None) -> list[Prepared]:
-        os._exit(3)  # in the reader: as if killed
-
-    monkeypatch.setattr(pipeline, "prepared", dies)
-    monkeypatch.setattr("bot.runner.prepared", dies)
+    monkeypatch.setattr(read_ahead, "READER", "tests.reader_faults:dies")
     for n in range(9):
         deliver(app, text_request(n), f"{n}.test")
     report = run_once(app)
@@ -135,11 +142,12 @@ def test_a_reader_dies_with_a_bot_killed_by_sigkill(tmp_path: Path) -> None:
     script = textwrap.dedent(f"""
         import os, sys, time
         sys.path.insert(0, {str(ROOT)!r})
-        from bot.read_ahead import _Reader
+        from bot import read_ahead
         from bot.mailbox import Incoming
-        reader = _Reader(lambda raws: (time.sleep(60), [])[1])
+        read_ahead.READER = "tests.reader_faults:sleeps"
+        reader = read_ahead._Reader(read_ahead.ReadSpec(10**6))
         reader.send([Incoming("k", b"x")])
-        print(reader._proc.pid, flush=True)
+        print(reader.pid(), flush=True)
         time.sleep(60)
     """)
     bot = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
@@ -160,24 +168,19 @@ def test_a_reader_dies_with_a_bot_killed_by_sigkill(tmp_path: Path) -> None:
 
 def test_batches_too_large_to_copy_are_read_in_the_pipeline(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(read_ahead, "READ_AHEAD_BYTES", 100)
+    monkeypatch.setattr(read_ahead, "READER", "tests.reader_faults:echo")
     small = [Incoming("a", b"x" * 10)]
     large = [Incoming("b", b"y" * 200)]
 
-    def read(raws: list[bytes]) -> list[Prepared]:
-        return [Prepared(None, ("parse", str(len(r)))) for r in raws]
-
-    got = list(read_ahead.read_ahead(iter([small, large, small]), read))
+    got = list(read_ahead.read_ahead(iter([small, large, small]), read_ahead.ReadSpec(10**6)))
     assert [(b[0].key, r) for b, r in got] == [
-        ("a", [Prepared(None, ("parse", "10"))]), ("b", None), ("a", [Prepared(None, ("parse", "10"))])]
+        ("a", [Prepared(None, ("parse", "x" * 10))]), ("b", None), ("a", [Prepared(None, ("parse", "x" * 10))])]
 
 
 def test_the_bot_warms_its_replies_while_the_reader_reads_the_first_batch(monkeypatch: pytest.MonkeyPatch) -> None:
     """The first batch's replies need the blank form: built while the reader reads, not after."""
-    monkeypatch.setattr(read_ahead, "_cores", lambda: 2)
+    monkeypatch.setattr(read_ahead, "READER", "tests.reader_faults:echo")
     seen: list[str] = []
-
-    def read(raws: list[bytes]) -> list[Prepared]:
-        return [Prepared(None, ("parse", r.decode())) for r in raws]
 
     def batches() -> Iterator[list[Incoming]]:
         for key in "abc":
@@ -187,12 +190,13 @@ def test_the_bot_warms_its_replies_while_the_reader_reads_the_first_batch(monkey
     def warm() -> None:
         seen.append("warm")
 
-    for batch, ready in read_ahead.read_ahead(batches(), read, warm=warm):
+    for batch, ready in read_ahead.read_ahead(batches(), read_ahead.ReadSpec(10**6), warm=warm):
+        assert ready is None or [r.failure for r in ready] == [("parse", batch[0].key)]
         seen.append(f"record {batch[0].key} {'read ahead' if ready else 'here'}")
     assert seen == ["fetch a", "fetch b", "warm", "record a read ahead", "fetch c", "record b read ahead",
                     "record c read ahead"]
     seen.clear()
-    for batch, ready in read_ahead.read_ahead(batches(), read, enabled=False, warm=warm):
+    for batch, ready in read_ahead.read_ahead(batches(), read_ahead.ReadSpec(10**6), enabled=False, warm=warm):
         seen.append(f"record {batch[0].key} {'read ahead' if ready else 'here'}")
     assert "warm" not in seen  # no reader: the first reply builds what it needs, as it always did
 
@@ -220,9 +224,9 @@ def test_what_the_reader_could_not_keep_the_pipeline_keeps_and_makes_durable(app
             raise OSError(28, "No space left on device")
 
     raws = [text_request(1), text_request(2)]
-    ready = pipeline.prepared(raws, 10**6, Full())  # type: ignore[arg-type]
+    ready = read_batch(raws, 10**6, Full())  # type: ignore[arg-type]
     assert [r.kept_as for r in ready] == [None, None] and all(r.msg is not None for r in ready)
-    kept = pipeline.prepared(raws[:1], 10**6, app.raw)
+    kept = read_batch(raws[:1], 10**6, app.raw)
     assert kept[0].kept_as is not None and app.raw.get(kept[0].kept_as) == raws[0]
     # A copy kept by the reader but never made durable (it died first) is covered by the
     # pipeline's barrier when the pipeline keeps the mail again.
@@ -308,7 +312,7 @@ def test_a_group_with_its_lookups_made_ahead_decides_what_one_asked_mail_by_mail
                 deliver(a, raw, f"0{n}.test")
             run_once(a)
             incoming = [Incoming(f"k{n}", raw) for n, raw in enumerate(batch)]
-            ready = pipeline.prepared(batch, 10**7, a.raw) if ahead else None
+            ready = read_batch(batch, 10**7, a.raw) if ahead else None
             commits = count_commits(a)
             results = pipeline.handle_batch(a, incoming, None, ready)
             assert len(commits) == 1, name  # no lookup missed a row the group's flushes or commit then met
@@ -331,7 +335,7 @@ def test_a_group_with_its_lookups_made_ahead_decides_what_one_asked_mail_by_mail
 def test_a_case_number_given_in_hand_is_not_given_again_by_the_next_transaction(app: App) -> None:
     raws = [text_request(n) for n in range(3)]
     incoming = [Incoming(f"k{n}", raw) for n, raw in enumerate(raws)]
-    first = pipeline.handle_batch(app, incoming[:2], None, pipeline.prepared(raws[:2], 10**7, app.raw))
+    first = pipeline.handle_batch(app, incoming[:2], None, read_batch(raws[:2], 10**7, app.raw))
     then = pipeline.handle_batch(app, incoming[2:])  # asked mail by mail
     assert [r.case_id for r in first + then] == ["20250602-001", "20250602-002", "20250602-003"]
     with app.session() as s:  # the ledger rows and replies given ids in hand, then by the database
@@ -358,23 +362,15 @@ def test_an_operator_can_turn_the_reader_off(tmp_path: Path, monkeypatch: pytest
 
 def test_a_pass_stopped_mid_backlog_ends_its_reader_quietly(
         app: App, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    """SIGTERM during a backlog: the reader, busy with the next batch, finds the pipe closed
+    """SIGTERM during a backlog: the reader, busy with the next batch, finds the socket closed
     when it answers, and ends without a traceback on the bot's stderr."""
     import threading
 
     from bot.runner import _pass
 
-    real = pipeline.prepared
     stopping = tmp_path / "stopping"
-
-    def slow(raws: list[bytes], max_bytes: int, store: object = None, window: str = "") -> list[Prepared]:
-        deadline = time.monotonic() + 10
-        while not stopping.exists() and time.monotonic() < deadline:  # busy until the pass stops
-            time.sleep(0.01)
-        time.sleep(0.2)  # and answers after the bot has closed the pipe
-        return real(raws, max_bytes, None, window)
-
-    monkeypatch.setattr("bot.runner.prepared", slow)
+    monkeypatch.setenv("READER_STOPPING", str(stopping))
+    monkeypatch.setattr(read_ahead, "READER", "tests.reader_faults:slow_until_stopped")
     stop = threading.Event()
     real_batch = pipeline.handle_batch
 
@@ -393,3 +389,22 @@ def test_a_pass_stopped_mid_backlog_ends_its_reader_quietly(
     assert _children() == before
     err = capfd.readouterr().err
     assert "Traceback" not in err and "BrokenPipeError" not in err, err
+
+
+def test_the_reader_is_handed_the_current_key_only(tmp_path: Path) -> None:
+    """What the reader keeps, the bot opens; a keyring's other keys never leave the bot."""
+    from bot.crypto import Keyring, new_key
+    from bot.rawstore import BlobStore
+
+    old, current = new_key(), new_key()
+    ring = Keyring(old)
+    bot_store = BlobStore(tmp_path / "raw", ring)
+    sealed_before = bot_store.put(b"kept with the old key")
+    ring.make_current(current)
+    handover = bot_store.handover()
+    assert handover == (tmp_path / "raw", current, ring.key_id) and old not in handover
+    keeper = BlobStore.keeper(handover)
+    digest = keeper.put(b"kept by the reader")
+    assert bot_store.get(digest) == b"kept by the reader"
+    with pytest.raises(Exception):  # noqa: B017,PT011 - the old key is not the reader's to use
+        keeper.get(sealed_before)
