@@ -37,22 +37,19 @@ so neither side can block the other on a full socket.
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import importlib
 import itertools
 import logging
 import os
-import signal
 import socket
 import subprocess
 import sys
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
-from multiprocessing.connection import Connection
-from pathlib import Path
 
 from bot.mailbox import Incoming
 from bot.prepared import Prepared
+from bot.reader_process import COMMAND, ReadSpec, receive, send
+
+__all__ = ["READER", "ReadSpec", "read_ahead"]
 
 log = logging.getLogger("madoguchi.read_ahead")
 
@@ -62,18 +59,6 @@ READ_AHEAD_BYTES = 4 * 1024 * 1024
 
 # What the reader runs on each batch, as "module:function"(raws, max_bytes, store, window_address).
 READER = "bot.prepared:read_batch"
-_COMMAND = "from bot.read_ahead import _reader_main; _reader_main()"
-
-
-@dataclass(frozen=True)
-class ReadSpec:
-    """What the reader needs to read a batch as the pipeline would: the size limit, the
-    window's address (for robot signs) and the raw store (`BlobStore.handover`; None: the
-    reader keeps no copies and the pipeline keeps them)."""
-
-    max_bytes: int
-    window_address: str = ""
-    store: tuple[Path, bytes, bytes] | None = None
 
 
 def read_ahead(batches: Iterable[list[Incoming]], spec: ReadSpec, enabled: bool = True,
@@ -121,13 +106,13 @@ class _Reader:
 
     def __init__(self, spec: ReadSpec) -> None:
         self._proc: subprocess.Popen[bytes] | None = None
-        self._conn: Connection | None = None
+        self._socket: socket.socket | None = None
         self._batch: list[Incoming] = []
         self._sent = False
         ours, theirs = socket.socketpair()
         try:
             self._proc = subprocess.Popen(
-                [sys.executable, "-c", _COMMAND, str(os.getpid())],
+                [sys.executable, "-c", COMMAND, str(os.getpid())],
                 stdin=theirs.fileno(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                 env=_child_env(), close_fds=True, start_new_session=True,  # it ends with the pass, not on ^C
             )  # fmt: skip
@@ -137,31 +122,31 @@ class _Reader:
             return
         finally:
             theirs.close()
-        self._conn = Connection(ours.detach())
+        self._socket = ours
         log.info("backlog: reading ahead in process %s", self._proc.pid, extra={"step": "read_ahead"})
         try:
-            self._conn.send((READER, spec))
-        except (OSError, ValueError) as exc:
+            send(ours.fileno(), (READER, spec))
+        except OSError as exc:
             self._lost(exc)
 
     def send(self, batch: list[Incoming]) -> None:
         self._batch, self._sent = batch, False
-        if self._conn is None or sum(len(m.raw) for m in batch) > READ_AHEAD_BYTES:
+        if self._socket is None or sum(len(m.raw) for m in batch) > READ_AHEAD_BYTES:
             return
         try:
-            self._conn.send([m.raw for m in batch])
-        except (OSError, ValueError) as exc:
+            send(self._socket.fileno(), [m.raw for m in batch])
+        except OSError as exc:
             self._lost(exc)
             return
         self._sent = True
 
     def take(self) -> tuple[list[Incoming], list[Prepared] | None]:
         """The batch sent last with its readings; None where the pipeline reads it itself."""
-        if not self._sent or self._conn is None:
+        if not self._sent or self._socket is None:
             return self._batch, None
         self._sent = False
         try:
-            readings = self._conn.recv()
+            readings = receive(self._socket.fileno())
         except Exception as exc:  # noqa: BLE001 - EOF (it died) or an answer that cannot be read
             self._lost(exc)
             return self._batch, None
@@ -180,55 +165,22 @@ class _Reader:
         self.close()
 
     def close(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            conn.close()
+        sock, self._socket = self._socket, None
+        if sock is not None:
+            sock.close()
         proc, self._proc = self._proc, None
-        if proc is not None:
-            try:
-                proc.wait(timeout=1.0)  # it ends at the closed socket
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        if proc is None:
+            return
+        if not self._sent:  # waiting for a batch that will not come: nothing of its own to finish
+            proc.kill()  # (its interpreter's exit would hold up the end of the pass)
+        try:
+            proc.wait(timeout=1.0)  # with a batch in hand, it ends at the closed socket
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def _child_env() -> dict[str, str]:
     from parsers.pdf_sandbox import child_env
 
     return child_env()
-
-
-def _reader_main() -> None:
-    """The reader: its spec, then batches of bytes in, what they say out, until the socket closes."""
-    parent = int(sys.argv[1])
-    _die_with_parent()
-    if os.getppid() != parent:  # the bot died before that took hold
-        return
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the pass that started it decides when it ends
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    conn = Connection(os.dup(0))
-    try:
-        function, spec = conn.recv()
-        module, _, name = function.partition(":")
-        read = getattr(importlib.import_module(module), name)
-        store = None
-        if spec.store is not None:
-            from bot.rawstore import BlobStore
-
-            store = BlobStore.keeper(spec.store)
-    except Exception:  # noqa: BLE001 - the bot sees the socket close and reads the pass itself
-        return
-    while True:
-        try:
-            conn.send(read(conn.recv(), spec.max_bytes, store, spec.window_address))
-        except Exception:  # noqa: BLE001 - the socket closed (the pass ended or stopped), or `read` failed:
-            return  # either way the bot sees the socket close and reads what is left itself
-
-
-_PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent() -> None:
-    """Linux: killed when the process that started it dies, even by SIGKILL."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)

@@ -98,7 +98,7 @@ def test_a_backlog_read_ahead_gives_what_reading_in_the_pipeline_gives(
     assert [len(g) if g is not None else None for g in given[:4]] == [3, 3, 3, 2]
     kept = [r.kept_as for g in given[:4] if g is not None for r in g]
     assert all(kept) and all(list((tmp_path / "ahead" / "data").rglob(f"{d}.bin")) for d in kept)  # by the reader
-    assert readers and all("_reader_main" in cmdline for cmdline in readers)  # a fresh interpreter, not a fork
+    assert readers and all("bot.reader_process" in cmdline for cmdline in readers)  # a fresh interpreter, not a fork
     assert given[4:] == [None] * 4  # one core: all read in the pipeline
 
 
