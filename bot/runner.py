@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import gc
 import logging
 import os
 import signal
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from apscheduler.schedulers.background import BackgroundScheduler
 
 log = logging.getLogger("madoguchi.runner")
+PASS_GC_THRESHOLD = 10_000  # objects made and not freed between two collections, during a pass
 WAIT_SLICE_SECONDS = 10.0  # how long one IDLE/sleep lasts before the stop flag is looked at
 
 
@@ -78,6 +80,28 @@ def mailbox_reader(app: App) -> Iterator[None]:
 
 
 def _pass(app: App, stop: threading.Event | None = None) -> PassReport:
+    with _fewer_collections():
+        return _pass_collected(app, stop)
+
+
+@contextlib.contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """Run the cyclic garbage collector less often while a pass runs.
+
+    A pass makes many short-lived objects a mail (ORM rows and their states, parsed mail, the
+    reply) and few reference cycles. At the default threshold (a collection every 700 objects
+    made and not freed) the collector ran 200 times per 1,000 text mails, one of them over
+    everything the bot holds, for 5 % of the pass; at 10,000 it runs about 10 times.
+    """
+    before = gc.get_threshold()
+    gc.set_threshold(max(before[0], PASS_GC_THRESHOLD), *before[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+
+
+def _pass_collected(app: App, stop: threading.Event | None) -> PassReport:
     report = PassReport()
     window = app.settings.window_address
     spec = ReadSpec(app.settings.max_message_bytes, window, app.raw.handover())

@@ -149,3 +149,37 @@ def test_service_answers_mail_and_stops_cleanly_on_sigterm(tmp_path: Path) -> No
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_a_pass_collects_garbage_less_often_and_puts_the_collector_back(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import gc
+
+    import bot.runner
+
+    app = build_app(load_settings(environ=env_for(tmp_path)))
+    during: list[tuple[int, int, int]] = []
+    real = bot.runner.handle_batch
+    fail = [True]
+
+    def spy(*args: object, **kwargs: object) -> object:
+        during.append(gc.get_threshold())
+        if fail[0]:
+            raise RuntimeError("the store went away")
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(bot.runner, "handle_batch", spy)
+    before = gc.get_threshold()
+    (tmp_path / "mail" / "new").mkdir(parents=True, exist_ok=True)
+    (tmp_path / "mail" / "new" / "1.test").write_bytes(
+        factory.mail(sender="山田 <taro@example.com>", subject="開示請求", body="開示を請求します。"))
+    try:
+        with pytest.raises(RuntimeError):
+            run_once(app)
+        assert gc.get_threshold() == before  # put back when the pass fails too
+        fail[0] = False
+        assert run_once(app).results
+    finally:
+        app.close()
+    assert during == [(max(before[0], bot.runner.PASS_GC_THRESHOLD), *before[1:])] * 2
+    assert gc.get_threshold() == before
