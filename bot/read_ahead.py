@@ -62,35 +62,44 @@ READER = "bot.prepared:read_batch"
 
 
 def read_ahead(batches: Iterable[list[Incoming]], spec: ReadSpec, enabled: bool = True,
-               warm: Callable[[], object] = lambda: None) -> Iterator[tuple[list[Incoming], list[Prepared] | None]]:
+               warm: Callable[[], object] = lambda: None,
+               full: int = 0) -> Iterator[tuple[list[Incoming], list[Prepared] | None]]:
     """Each batch, in order, with what the reader made of its mails, or None where the
     pipeline is to read them itself (every batch when there is no reader: a single batch,
     one core, or not `enabled`, MADOGUCHI_READ_AHEAD=off; a batch too large to copy).
 
-    `warm` is called once, while the reader reads the first batch."""
+    `warm` is called once, while the reader reads the first batch. A first batch of `full`
+    mails (the mailbox's batch size) starts the reader before the second is fetched: more
+    mail is most likely waiting, and the reader's start (0.1 s) is what the first batch
+    waits for."""
     it = iter(batches)
     try:
-        yield from _paired(it, spec, enabled, warm)
+        yield from _paired(it, spec, enabled, warm, full)
     finally:
         close = getattr(it, "close", None)
         if close is not None:  # the mailbox's pass ends (its marks sent) when ours does
             close()
 
 
-def _paired(it: Iterator[list[Incoming]], spec: ReadSpec, enabled: bool,
-            warm: Callable[[], object]) -> Iterator[tuple[list[Incoming], list[Prepared] | None]]:
+def _paired(it: Iterator[list[Incoming]], spec: ReadSpec, enabled: bool, warm: Callable[[], object],
+            full: int) -> Iterator[tuple[list[Incoming], list[Prepared] | None]]:
     first = next(it, None)
     if first is None:
         return
-    second = next(it, None) if enabled and _cores() > 1 else None
-    if second is None:  # off, one core, or one batch: nothing to overlap
+    if not enabled or _cores() < 2:
         yield first, None
         yield from ((batch, None) for batch in it)
         return
-    with contextlib.closing(_Reader(spec)) as reader:
+    started = _Reader(spec) if full and len(first) >= full else None
+    second = next(it, None)
+    if second is None and started is None:  # one batch: nothing to overlap
+        yield first, None
+        return
+    with contextlib.closing(started or _Reader(spec)) as reader:
         reader.send(first)
         warm()
-        for batch in itertools.chain((second,), it):  # fetched while the reader reads the batch before it
+        after = itertools.chain(() if second is None else (second,), it)
+        for batch in after:  # fetched while the reader reads the batch before it
             done = reader.take()
             reader.send(batch)
             yield done

@@ -106,7 +106,7 @@ def _pass_collected(app: App, stop: threading.Event | None) -> PassReport:
     window = app.settings.window_address
     spec = ReadSpec(app.settings.max_message_bytes, window, app.raw.handover())
     batches = read_ahead(app.mailbox.fetch_batches(), spec, app.settings.read_ahead != "off",
-                         lambda: warm(app.policy, window, app.reply_parts))
+                         lambda: warm(app.policy, window, app.reply_parts), full=app.settings.mailbox_batch_size)
     for batch, ready in batches:
         report.results.extend(handle_batch(app, batch, stop, ready))
         if stop is not None and stop.is_set():

@@ -217,9 +217,19 @@ def _boundary(texts: list[bytes]) -> str:
     """
     boundary = f"{'=' * 15}{random.randrange(sys.maxsize):0{_TOKEN_WIDTH}d}=="
     dash = b"--" + boundary.encode("ascii")
-    if not any(dash in text for text in texts):
+    if not any(dash in text for text in texts[:1]) and not any(map(_may_hold_a_boundary, texts[1:])):
         return boundary
     return str(BytesGenerator._make_boundary(b"\r\n".join(texts)))  # type: ignore[attr-defined]
+
+
+_BOUNDARY_START = b"--" + b"=" * 15
+
+
+@functools.lru_cache(maxsize=8)
+def _may_hold_a_boundary(part: bytes) -> bool:
+    """Whether an attachment's part holds the start every generated boundary has; asked once
+    per part (the same blank form goes with every acknowledgement), not at every reply."""
+    return _BOUNDARY_START in part
 
 
 @functools.lru_cache(maxsize=8)

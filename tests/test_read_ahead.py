@@ -196,6 +196,27 @@ def test_the_bot_warms_its_replies_while_the_reader_reads_the_first_batch(monkey
     assert seen == ["fetch a", "fetch b", "warm", "record a read ahead", "fetch c", "record b read ahead",
                     "record c read ahead"]
     seen.clear()
+    real_reader = read_ahead._Reader
+
+    class Reader(real_reader):  # type: ignore[valid-type,misc]
+        def __init__(self, spec: read_ahead.ReadSpec) -> None:
+            seen.append("start reader")
+            super().__init__(spec)
+
+    monkeypatch.setattr(read_ahead, "_Reader", Reader)
+    for batch, ready in read_ahead.read_ahead(batches(), read_ahead.ReadSpec(10**6), warm=warm, full=1):
+        seen.append(f"record {batch[0].key} {'read ahead' if ready else 'here'}")
+    assert seen[:3] == ["fetch a", "start reader", "fetch b"]  # a full first batch: started before the second
+    seen.clear()
+    for batch, ready in read_ahead.read_ahead(batches(), read_ahead.ReadSpec(10**6), warm=warm):
+        seen.append(f"record {batch[0].key} {'read ahead' if ready else 'here'}")
+    assert seen[:3] == ["fetch a", "fetch b", "start reader"]
+    seen.clear()
+    for batch, ready in read_ahead.read_ahead(iter([[Incoming("a", b"a")]]), read_ahead.ReadSpec(10**6), warm=warm,
+                                              full=1):
+        seen.append(f"record {batch[0].key} {'read ahead' if ready else 'here'}")
+    assert seen == ["start reader", "warm", "record a read ahead"]  # started for a full batch, then used
+    seen.clear()
     for batch, ready in read_ahead.read_ahead(batches(), read_ahead.ReadSpec(10**6), enabled=False, warm=warm):
         seen.append(f"record {batch[0].key} {'read ahead' if ready else 'here'}")
     assert "warm" not in seen  # no reader: the first reply builds what it needs, as it always did

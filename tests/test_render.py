@@ -123,3 +123,27 @@ def test_any_reply_is_the_bytes_the_stdlib_writes(subject: str, body: str, local
             build_message(env, subject, body, chosen)
         return
     assert_same_reply(build_message(env, subject, body, chosen), expected, subject)
+
+
+def test_only_an_attachment_that_holds_a_boundary_start_is_searched_by_the_stdlib(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The blank form cannot hold "--===============" (base64, plain headers), so its part is
+    not searched again at each reply; a part that does hold it goes to the stdlib's search."""
+    import replies.render as render
+
+    asked: list[bytes] = []
+    real = render.BytesGenerator._make_boundary  # type: ignore[attr-defined]
+
+    def spy(text: bytes) -> str:
+        asked.append(text)
+        return str(real(text))
+
+    monkeypatch.setattr(render.BytesGenerator, "_make_boundary", staticmethod(spy))
+    odd = OutgoingAttachment(f"--{'=' * 15}1.txt", "application/octet-stream", b"x")
+    plain = OutgoingAttachment("kojinjoho_kaiji_seikyusho.pdf", "application/pdf", b"%PDF-1.4\n" + bytes(300))
+    for attached, searched in (((plain,), False), ((odd,), True), ((plain,), False)):
+        asked.clear()
+        raw = build_message(envelope(1), "受付", "本文\n", attached)
+        msg = email.message_from_bytes(raw, policy=default)
+        assert [p.get_content() for p in msg.iter_attachments()] == [a.data for a in attached]
+        assert bool(asked) is searched
