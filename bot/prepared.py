@@ -55,14 +55,16 @@ def read_batch(raws: list[bytes], max_bytes: int, store: BlobStore | None = None
                parse: Callable[[bytes], ParsedMessage] | None = None) -> list[Prepared]:
     """Each mail kept in `store` (durably, before anything reads it), parsed, its body read
     and its robot signs looked for: what the read-ahead process runs."""
-    if parse is None:
-        from parsers.mime import parse_message
-
-        parse = parse_message
-    read = parse
+    parse_mail = parse or _parse_message
     kept = _keep(raws, store)
-    return [_with_robots(replace(prepare(raw, max_bytes, read), kept_as=digest), window_address)
+    return [_with_robots(replace(prepare(raw, max_bytes, parse_mail), kept_as=digest), window_address)
             for raw, digest in zip(raws, kept, strict=True)]
+
+
+def _parse_message(raw: bytes) -> ParsedMessage:
+    from parsers.mime import parse_message
+
+    return parse_message(raw)
 
 
 def _with_robots(ready: Prepared, window_address: str) -> Prepared:

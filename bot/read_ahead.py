@@ -17,7 +17,8 @@ until either side writes to it, which Python's reference counts soon do. It impo
 what reading needs (about 30 MB, 0.1 s), which it does while this process fetches the
 second batch and warms.
 
-It is started when a pass finds a second batch and ends with the pass, so:
+It is started when a pass finds a second batch (or a first batch as large as a batch can
+be: more is most likely waiting) and ends with the pass, so:
 - one or two mails never pay for a process;
 - no process outlives the pass that needed it (nor this process: it is killed with it).
 

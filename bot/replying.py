@@ -179,8 +179,8 @@ def _form_pdf(company: str, window: str, address: str, fees: tuple[tuple[str, in
 def warm(policy: Policy, window_address: str, parts: ReplyParts | None) -> None:
     """Build the blank form, and keep its part, before the first reply that carries it.
 
-    A fresh process spends about 0.2 s on it (importing reportlab, drawing the form), all of
-    it on the first acknowledgement. A backlog pass calls this while its read-ahead process
+    A fresh process spends about 0.1 s on it (importing reportlab, reading the font, drawing
+    the form), all of it on the first acknowledgement. A backlog pass calls this while its read-ahead process
     reads the first batch (`bot.read_ahead`), so that time is spent beside that reading, on
     the other core. Best effort: a form that cannot be built (no Japanese font) fails again
     where a reply needs it, and is handled there.

@@ -213,11 +213,13 @@ def _boundary(texts: list[bytes]) -> str:
 
     The generator looks for it with a regular expression over all the parts joined (a
     millisecond for the blank form's 160 KB); a boundary that is not in any part at all is
-    one it would accept, and that is a plain substring search. Only then is it asked.
+    one it would accept. The text part (`texts[0]`) is searched for it; an attachment's part,
+    the same at every reply, is searched once for what every such boundary starts with.
+    Only when either is found is the generator asked.
     """
     boundary = f"{'=' * 15}{random.randrange(sys.maxsize):0{_TOKEN_WIDTH}d}=="
     dash = b"--" + boundary.encode("ascii")
-    if not any(dash in text for text in texts[:1]) and not any(map(_may_hold_a_boundary, texts[1:])):
+    if dash not in texts[0] and not any(map(_may_hold_a_boundary, texts[1:])):
         return boundary
     return str(BytesGenerator._make_boundary(b"\r\n".join(texts)))  # type: ignore[attr-defined]
 
