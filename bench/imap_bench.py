@@ -12,7 +12,11 @@ Throughput, per (set, N, repeat), in fresh processes:
 
 - Before the timers: the N mails (bench/make_mail.py, sets ``text`` and ``pdf``) are
   APPENDed (MULTIAPPEND, 250 a command) into two fresh folders, one for the baseline and
-  one for the bot (the bot marks what it reads; the baseline only PEEKs).
+  one for the bot (the bot marks what it reads; the baseline only PEEKs). The file system
+  is synced before each timed child: the bot's durability barrier (``syncfs``) also writes
+  back whatever else is dirty on the file system, and just before a run that is the 2N
+  mails Dovecot has just stored, which the baseline never waits for (at d27946a a first run
+  at N=1000 took 0.3 s longer than the next two for the same CPU time).
 - baseline: a bare imapclient loop with imaplib's debug output off (``client._imap.debug =
   0``; imapclient sets it to 5): connect over TLS, log in, SELECT, SEARCH ALL, then
   ``UID FETCH BODY.PEEK[]`` in batches of 100, each message parsed with
@@ -461,9 +465,11 @@ def one_run(servers: Servers, workdir: Path, raws: list[bytes], label: str,
     base_folder, bot_folder = f"B-{label}", f"M-{label}"
     append_s = servers.fill(base_folder, raws) + servers.fill(bot_folder, raws)
     load = os.getloadavg()[0]
+    os.sync()  # what the harness wrote (the APPENDed mail, the last run's files) is not the timed child's to flush
     base = run_child("baseline", servers.spec(base_folder), root)
     base_debug = run_child("baseline", {**servers.spec(base_folder), "imaplib_debug": True}, root) \
         if debug_baseline else None
+    os.sync()
     bot = run_child("madoguchi", bot_spec(servers, root, bot_folder), root)
     after = servers.status(bot_folder)
     drop_s = servers.drop(base_folder, bot_folder)
