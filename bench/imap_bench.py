@@ -39,7 +39,7 @@ Peak memory is the bot child's VmHWM (its own peak RSS since exec; ``ru_maxrss``
 because Linux carries it over fork and exec, so a child would report at least the parent's
 RSS, and the parent holds the generated mail). The child also samples its RSS every 1000
 messages, and a thread samples every 0.5 s the RSS of its child processes (the PDF zygote
-and its jobs; the read-ahead reader, forked for a backlog) and the PSS of the bot plus
+and its jobs; the read-ahead reader, started for a backlog) and the PSS of the bot plus
 them. Figures are medians over the repeats.
 
 Reaction: ``madoguchi -v run`` as a service (the snapshot's code, poll_seconds 3600 so it

@@ -57,7 +57,6 @@ log = logging.getLogger("madoguchi.imap")
 LINE_ERRORS: tuple[type[BaseException], ...] = (OSError, IMAPClientAbortError)
 #: Any failure of the conversation, a NO or BAD answer included.
 IMAP_ERRORS: tuple[type[BaseException], ...] = (OSError, IMAPClientError)
-BATCH_UIDS = BATCH_COUNT
 IDLE_RENEW_SECONDS = 25 * 60  # RFC 2177: a server may end an IDLE after 30 minutes
 STOP_CHECK_SECONDS = 1.0  # how often a wait looks whether the service is stopping
 FLAGS: dict[str, list[bytes]] = {"processed": [SEEN], "ignored": [SEEN], "quarantined": [SEEN, FLAGGED],
@@ -132,7 +131,7 @@ class ImapMailbox:
                  ca_file: Path | None = None,
                  allow_plaintext: bool = False, inquiry_seen: bool = False,
                  processed_folder: str | None = None, quarantine_folder: str | None = None,
-                 ignore_capabilities: Iterable[str] = (), batch_uids: int = BATCH_UIDS,
+                 ignore_capabilities: Iterable[str] = (), batch_uids: int = BATCH_COUNT,
                  batch_bytes: int = BATCH_BYTES, timeout: float = 60.0, connect_attempts: int = 3,
                  retry_delay: float = 1.0, idle_renew_seconds: float = IDLE_RENEW_SECONDS,
                  positions: MailboxStateStore | None = None) -> None:

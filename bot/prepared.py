@@ -55,13 +55,14 @@ def read_batch(raws: list[bytes], max_bytes: int, store: BlobStore | None = None
                parse: Callable[[bytes], ParsedMessage] | None = None) -> list[Prepared]:
     """Each mail kept in `store` (durably, before anything reads it), parsed, its body read
     and its robot signs looked for: what the read-ahead process runs."""
-    parse_mail = parse or _parse_message
+    parse_one = parse or parse_mail
     kept = _keep(raws, store)
-    return [_with_robots(replace(prepare(raw, max_bytes, parse_mail), kept_as=digest), window_address)
+    return [_with_robots(replace(prepare(raw, max_bytes, parse_one), kept_as=digest), window_address)
             for raw, digest in zip(raws, kept, strict=True)]
 
 
-def _parse_message(raw: bytes) -> ParsedMessage:
+def parse_mail(raw: bytes) -> ParsedMessage:
+    """The MIME parser, loaded on first use (a process that never parses never loads it)."""
     from parsers.mime import parse_message
 
     return parse_message(raw)

@@ -44,11 +44,12 @@ import os
 import socket
 import subprocess
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 
 from bot.mailbox import Incoming
 from bot.prepared import Prepared
 from bot.reader_process import COMMAND, ReadSpec, receive, send
+from parsers.pdf_sandbox import child_env
 
 __all__ = ["READER", "ReadSpec", "read_ahead"]
 
@@ -64,7 +65,7 @@ READER = "bot.prepared:read_batch"
 
 def read_ahead(batches: Iterable[list[Incoming]], spec: ReadSpec, enabled: bool = True,
                warm: Callable[[], object] = lambda: None,
-               full: int = 0) -> Iterator[tuple[list[Incoming], list[Prepared] | None]]:
+               full: int = 0) -> Generator[tuple[list[Incoming], list[Prepared] | None], None, None]:
     """Each batch, in order, with what the reader made of its mails, or None where the
     pipeline is to read them itself (every batch when there is no reader: a single batch,
     one core, or not `enabled`, MADOGUCHI_READ_AHEAD=off; a batch too large to copy).
@@ -124,7 +125,7 @@ class _Reader:
             self._proc = subprocess.Popen(
                 [sys.executable, "-c", COMMAND, str(os.getpid())],
                 stdin=theirs.fileno(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                env=_child_env(), close_fds=True, start_new_session=True,  # it ends with the pass, not on ^C
+                env=child_env(), close_fds=True, start_new_session=True,  # it ends with the pass, not on ^C
             )  # fmt: skip
         except OSError as exc:  # no process to be had (limits, memory): read here
             ours.close()
@@ -190,7 +191,3 @@ class _Reader:
             proc.wait()
 
 
-def _child_env() -> dict[str, str]:
-    from parsers.pdf_sandbox import child_env
-
-    return child_env()

@@ -79,11 +79,6 @@ def mailbox_reader(app: App) -> Iterator[None]:
         leadership.release()
 
 
-def _pass(app: App, stop: threading.Event | None = None) -> PassReport:
-    with _fewer_collections():
-        return _pass_collected(app, stop)
-
-
 @contextlib.contextmanager
 def _fewer_collections() -> Iterator[None]:
     """Run the cyclic garbage collector less often while a pass runs.
@@ -101,17 +96,19 @@ def _fewer_collections() -> Iterator[None]:
         gc.set_threshold(*before)
 
 
-def _pass_collected(app: App, stop: threading.Event | None) -> PassReport:
+def _pass(app: App, stop: threading.Event | None = None) -> PassReport:
     report = PassReport()
     window = app.settings.window_address
     spec = ReadSpec(app.settings.max_message_bytes, window, app.raw.handover())
     batches = read_ahead(app.mailbox.fetch_batches(), spec, app.settings.read_ahead != "off",
                          lambda: warm(app.policy, window, app.reply_parts), full=app.settings.mailbox_batch_size)
-    for batch, ready in batches:
-        report.results.extend(handle_batch(app, batch, stop, ready))
-        if stop is not None and stop.is_set():
-            break  # the message in hand was finished and its group committed: stop
-    report.delivery = deliver_queued(app)
+    with _fewer_collections():
+        with contextlib.closing(batches):  # a stop ends the reader and the mailbox's pass (its marks) here
+            for batch, ready in batches:
+                report.results.extend(handle_batch(app, batch, stop, ready))
+                if stop is not None and stop.is_set():
+                    break  # the message in hand was finished and its group committed: stop
+        report.delivery = deliver_queued(app)
     return report
 
 

@@ -387,6 +387,7 @@ def test_a_pass_stopped_mid_backlog_ends_its_reader_quietly(
     when it answers, and ends without a traceback on the bot's stderr."""
     import threading
 
+    import bot.runner
     from bot.runner import _pass
 
     stopping = tmp_path / "stopping"
@@ -405,8 +406,17 @@ def test_a_pass_stopped_mid_backlog_ends_its_reader_quietly(
     for n in range(9):
         deliver(app, text_request(n), f"{n}.test")
     before = _children()
+    at_delivery: list[set[int]] = []
+    real_deliver = bot.runner.deliver_queued
+
+    def deliver_then(a: App) -> object:
+        at_delivery.append(_children())
+        return real_deliver(a)
+
+    monkeypatch.setattr(bot.runner, "deliver_queued", deliver_then)
     report = _pass(app, stop)
     assert [r.outcome for r in report.results] == ["request"] * 3  # the first batch, then the stop
+    assert at_delivery == [before]  # the reader (and the mailbox's pass) ended at the stop, before delivery
     assert _children() == before
     err = capfd.readouterr().err
     assert "Traceback" not in err and "BrokenPipeError" not in err, err
